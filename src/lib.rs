@@ -1,0 +1,17 @@
+//! easbox: an Exchange ActiveSync server that keeps phones in step with a vtenext CRM.
+//!
+//! Layout (see `README.md` and the design notes for the why):
+//!
+//! | module | what it owns |
+//! |---|---|
+//! | [`wbxml`] | WBXML 1.3 tokens, the 26 EAS code pages, a borrowing decoder, a capped encoder |
+//! | [`model`] | domain items: Contact, Event (recurrence, exceptions, zone), Task |
+//! | [`eas`] | MS-ASHTTP request line, typed commands and status codes, the EAS form of items |
+//!
+//! `wbxml`, `model` and `eas` are sans-io: bytes or typed values in, bytes or typed values out.
+//! They import no tokio, hyper or redb (a test greps for that).
+#![forbid(unsafe_code)]
+
+pub mod eas;
+pub mod model;
+pub mod wbxml;

@@ -1,0 +1,250 @@
+//! WBXML encoder writing into a caller's buffer under a size cap.
+
+use super::decode::token;
+use super::{Element, Error, HEADER, Limit, Node, OwnedElement, OwnedNode, Tag, codepages};
+
+/// Writes one document. Elements are opened with [`Encoder::start`] and closed with
+/// [`Encoder::end`]; an element closed with nothing inside is written without the content bit
+/// and without `END`, as EAS peers expect for empty elements (`<Supported/>`, `<Deleted/>`).
+pub struct Encoder<'b> {
+    out: &'b mut Vec<u8>,
+    /// Length of `out` when the document began: the cap counts only this document.
+    base: usize,
+    cap: usize,
+    page: u8,
+    /// Open elements and the offset of each one's tag byte; bounded by [`Encoder::MAX_DEPTH`].
+    open: Vec<(Tag, usize)>,
+    roots: u8,
+}
+
+impl<'b> Encoder<'b> {
+    /// Deepest nesting the encoder writes; deeper than anything EAS defines.
+    pub const MAX_DEPTH: usize = super::Limits::MAX_DEPTH as usize;
+
+    /// Starts a document at the end of `out`; it may add at most `cap` bytes (header included).
+    pub fn new(out: &'b mut Vec<u8>, cap: usize) -> Result<Self, Error> {
+        let base = out.len();
+        let mut e = Encoder {
+            out,
+            base,
+            cap,
+            page: 0,
+            open: Vec::new(),
+            roots: 0,
+        };
+        e.put(&HEADER)?;
+        Ok(e)
+    }
+
+    /// Bytes written so far for this document.
+    pub fn len(&self) -> usize {
+        self.out.len() - self.base
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Bytes still available under the cap.
+    pub fn remaining(&self) -> usize {
+        self.cap.saturating_sub(self.len())
+    }
+
+    /// Open elements right now.
+    pub fn depth(&self) -> usize {
+        self.open.len()
+    }
+
+    fn put(&mut self, bytes: &[u8]) -> Result<(), Error> {
+        if bytes.len() > self.remaining() {
+            return Err(Error::LimitExceeded(Limit::OutputSize));
+        }
+        self.out.extend_from_slice(bytes);
+        Ok(())
+    }
+
+    fn put_mb_u32(&mut self, mut v: u32) -> Result<(), Error> {
+        let mut buf = [0u8; 5];
+        let mut i = buf.len();
+        loop {
+            i -= 1;
+            buf[i] = (v & 0x7F) as u8 | if i == buf.len() - 1 { 0 } else { 0x80 };
+            v >>= 7;
+            if v == 0 {
+                break;
+            }
+        }
+        self.put(&buf[i..])
+    }
+
+    fn ensure_open(&self) -> Result<(), Error> {
+        if self.open.is_empty() {
+            return Err(Error::Encode("content outside an element"));
+        }
+        Ok(())
+    }
+
+    /// Opens an element.
+    pub fn start(&mut self, tag: Tag) -> Result<(), Error> {
+        if !(Tag::MIN_TOKEN..=Tag::MAX_TOKEN).contains(&tag.token) {
+            return Err(Error::Encode("token outside 0x05-0x3F"));
+        }
+        if codepages::page_name(tag.page).is_none() {
+            return Err(Error::UnknownPage(tag.page));
+        }
+        if self.open.is_empty() {
+            if self.roots > 0 {
+                return Err(Error::Encode("second root element"));
+            }
+            self.roots = 1;
+        }
+        if self.open.len() >= Self::MAX_DEPTH {
+            return Err(Error::LimitExceeded(Limit::Depth));
+        }
+        if tag.page != self.page {
+            self.put(&[token::SWITCH_PAGE, tag.page])?;
+            self.page = tag.page;
+        }
+        let at = self.out.len();
+        self.put(&[tag.token | token::CONTENT])?;
+        self.open.push((tag, at));
+        Ok(())
+    }
+
+    /// Closes the innermost open element.
+    pub fn end(&mut self) -> Result<(), Error> {
+        let (_, at) = self
+            .open
+            .pop()
+            .ok_or(Error::Encode("end with no open element"))?;
+        if at + 1 == self.out.len() {
+            self.out[at] &= !token::CONTENT;
+            Ok(())
+        } else {
+            self.put(&[token::END])
+        }
+    }
+
+    /// Inline string. Empty strings write nothing; NUL cannot be carried by `STR_I`.
+    pub fn text(&mut self, s: &str) -> Result<(), Error> {
+        self.ensure_open()?;
+        if s.is_empty() {
+            return Ok(());
+        }
+        if s.as_bytes().contains(&0) {
+            return Err(Error::Encode("NUL inside a string"));
+        }
+        if s.len() + 2 > self.remaining() {
+            return Err(Error::LimitExceeded(Limit::OutputSize));
+        }
+        self.out.push(token::STR_I);
+        self.out.extend_from_slice(s.as_bytes());
+        self.out.push(0);
+        Ok(())
+    }
+
+    /// Opaque bytes (pictures, MIME, binary ids).
+    pub fn opaque(&mut self, b: &[u8]) -> Result<(), Error> {
+        self.ensure_open()?;
+        let len = u32::try_from(b.len()).map_err(|_| Error::LimitExceeded(Limit::OpaqueLen))?;
+        self.put(&[token::OPAQUE])?;
+        self.put_mb_u32(len)?;
+        self.put(b)
+    }
+
+    /// `<tag>text</tag>`.
+    pub fn leaf(&mut self, tag: Tag, text: &str) -> Result<(), Error> {
+        self.start(tag)?;
+        self.text(text)?;
+        self.end()
+    }
+
+    /// `<tag>` + opaque bytes.
+    pub fn leaf_opaque(&mut self, tag: Tag, b: &[u8]) -> Result<(), Error> {
+        self.start(tag)?;
+        self.opaque(b)?;
+        self.end()
+    }
+
+    /// A number as text: EAS sends integers as decimal strings.
+    pub fn leaf_int(&mut self, tag: Tag, v: impl Into<i64>) -> Result<(), Error> {
+        let buf = itoa_buf(v.into());
+        self.leaf(tag, buf.as_str())
+    }
+
+    /// `<tag/>`.
+    pub fn empty(&mut self, tag: Tag) -> Result<(), Error> {
+        self.start(tag)?;
+        self.end()
+    }
+
+    /// Writes a borrowed element and everything inside it.
+    pub fn element(&mut self, e: &Element<'_>) -> Result<(), Error> {
+        self.start(e.tag)?;
+        for n in &e.children {
+            match n {
+                Node::Element(c) => self.element(c)?,
+                Node::Text(s) => self.text(s)?,
+                Node::Opaque(b) => self.opaque(b)?,
+            }
+        }
+        self.end()
+    }
+
+    /// Writes an owned element and everything inside it.
+    pub fn owned(&mut self, e: &OwnedElement) -> Result<(), Error> {
+        self.start(e.tag)?;
+        for n in &e.children {
+            match n {
+                OwnedNode::Element(c) => self.owned(c)?,
+                OwnedNode::Text(s) => self.text(s)?,
+                OwnedNode::Opaque(b) => self.opaque(b)?,
+            }
+        }
+        self.end()
+    }
+
+    /// Checks that every element was closed; returns the document's length.
+    pub fn finish(self) -> Result<usize, Error> {
+        if !self.open.is_empty() {
+            return Err(Error::Encode("unclosed element at finish"));
+        }
+        if self.roots == 0 {
+            return Err(Error::Encode("no root element"));
+        }
+        Ok(self.len())
+    }
+}
+
+/// Decimal text of an integer without a heap allocation.
+fn itoa_buf(v: i64) -> SmallStr {
+    use core::fmt::Write;
+    let mut s = SmallStr::default();
+    // 20 digits and a sign always fit in 24 bytes.
+    let _ = write!(s, "{v}");
+    s
+}
+
+#[derive(Default)]
+struct SmallStr {
+    buf: [u8; 24],
+    len: usize,
+}
+
+impl SmallStr {
+    fn as_str(&self) -> &str {
+        core::str::from_utf8(&self.buf[..self.len]).unwrap_or("")
+    }
+}
+
+impl core::fmt::Write for SmallStr {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        let end = self.len + s.len();
+        if end > self.buf.len() {
+            return Err(core::fmt::Error);
+        }
+        self.buf[self.len..end].copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
+    }
+}
