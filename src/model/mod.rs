@@ -1,1 +1,33 @@
-//! placeholder
+//! The domain items easbox carries between the CRM and phones, free of any wire format.
+//!
+//! `eas` and `crm` each translate these to and from their own form; the store persists them.
+//! Dates are `jiff` civil dates, instants are `jiff::Timestamp`s and zones are real
+//! `jiff::tz::TimeZone`s, so that no layer does date arithmetic on strings.
+
+pub mod contact;
+pub mod event;
+pub mod recurrence;
+pub mod task;
+
+pub use contact::Contact;
+pub use event::Event;
+pub use recurrence::{Frequency, Recurrence, RecurrenceEnd, Weekdays};
+pub use task::Task;
+
+/// Any item of a folder.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Item {
+    Contact(Contact),
+    Event(Event),
+    Task(Task),
+}
+
+/// Who may see an event or task ([MS-ASCAL] 2.2.2.41, [MS-ASTASK] 2.2.2.24).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Sensitivity {
+    #[default]
+    Normal,
+    Personal,
+    Private,
+    Confidential,
+}

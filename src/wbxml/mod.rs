@@ -15,11 +15,13 @@ mod codepages;
 mod decode;
 mod encode;
 mod tree;
+mod xml;
 
 pub use codepages::*;
 pub use decode::{Decoder, Event, parse};
 pub use encode::Encoder;
 pub use tree::{Element, Node, OwnedElement, OwnedNode};
+pub use xml::to_xml;
 
 use core::fmt;
 

@@ -137,17 +137,22 @@ impl OwnedElement {
             _ => None,
         }
     }
+}
 
-    /// Bytes the element takes once encoded, an upper bound used for size budgeting.
-    pub fn encoded_len_hint(&self) -> usize {
-        2 + self
-            .children
-            .iter()
-            .map(|n| match n {
-                OwnedNode::Element(e) => e.encoded_len_hint(),
-                OwnedNode::Text(s) => s.len() + 2,
-                OwnedNode::Opaque(b) => b.len() + 6,
-            })
-            .sum::<usize>()
+impl OwnedElement {
+    /// A borrowed view, so that code written for decoded input also reads kept elements.
+    pub fn as_element(&self) -> Element<'_> {
+        Element {
+            tag: self.tag,
+            children: self
+                .children
+                .iter()
+                .map(|n| match n {
+                    OwnedNode::Element(e) => Node::Element(e.as_element()),
+                    OwnedNode::Text(s) => Node::Text(s),
+                    OwnedNode::Opaque(b) => Node::Opaque(b),
+                })
+                .collect(),
+        }
     }
 }

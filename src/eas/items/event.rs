@@ -1,0 +1,21 @@
+//! PLACEHOLDER: replaced by the items work.
+
+use super::Context;
+use crate::eas::Error;
+use crate::model::Event;
+use crate::wbxml::{Element, Encoder, OwnedElement};
+
+pub fn decode(
+    e: &Element<'_>,
+    _ctx: &Context<'_>,
+    _unknown: &mut Vec<OwnedElement>,
+) -> Result<Event, Error> {
+    Err(Error::BadValue {
+        tag: e.tag,
+        why: "not yet implemented",
+    })
+}
+
+pub fn encode(_item: &Event, _w: &mut Encoder<'_>, _ctx: &Context<'_>) -> Result<(), Error> {
+    Err(Error::Unencodable("not yet implemented"))
+}

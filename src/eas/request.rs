@@ -1,0 +1,1 @@
+//! PLACEHOLDER: request line, replaced by the request-line work.

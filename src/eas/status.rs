@@ -1,0 +1,1 @@
+//! PLACEHOLDER: common status codes, replaced by the commands work.

@@ -1,0 +1,1 @@
+//! PLACEHOLDER: TIME_ZONE_INFORMATION blob, replaced by the items work.

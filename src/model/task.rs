@@ -1,0 +1,4 @@
+//! PLACEHOLDER: replaced by the items work.
+
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct Task {}
