@@ -154,7 +154,10 @@ fn protocol_layer_names_no_io_crates() {
     for (dir, required) in SANS_IO_DIRS {
         let path = src.join(dir);
         if !path.is_dir() {
-            assert!(!required, "src/{dir} is missing: the sans-io check expects it");
+            assert!(
+                !required,
+                "src/{dir} is missing: the sans-io check expects it"
+            );
             continue;
         }
         rs_files(&path, &mut files);
@@ -169,7 +172,9 @@ fn protocol_layer_names_no_io_crates() {
         let text = std::fs::read_to_string(file).expect("source file is UTF-8");
         for (n, line) in strip_comments(&text).lines().enumerate() {
             for what in offending_uses(line) {
-                let rel = file.strip_prefix(env!("CARGO_MANIFEST_DIR")).unwrap_or(file);
+                let rel = file
+                    .strip_prefix(env!("CARGO_MANIFEST_DIR"))
+                    .unwrap_or(file);
                 offences.push(format!("{}:{}: uses {what}", rel.display(), n + 1));
             }
         }
