@@ -326,7 +326,7 @@ impl RequestLine {
     /// Parses the raw query string (the part after `?`, still percent-encoded) of an EAS
     /// POST, in either form.
     ///
-    /// `header` looks a request header up by name and gives its value; names are passed as
+    /// `headers` looks a request header up by name and gives its value; names are passed as
     /// spelled in [`header`], and matching them case-insensitively is the caller's job (hyper's
     /// `HeaderMap` does). Use [`no_headers`] when there are none. The plain form takes its
     /// protocol version, policy key and AcceptMultiPart flag from the headers; the base64 form
@@ -338,7 +338,7 @@ impl RequestLine {
     /// not speak (2.5, 12.0). Never panics.
     pub fn parse<'h>(
         query: &str,
-        header: &dyn Fn(&str) -> Option<&'h str>,
+        headers: &dyn Fn(&str) -> Option<&'h str>,
     ) -> Result<RequestLine, Error> {
         if query.len() > MAX_QUERY_LEN as usize {
             return Err(Error::BadRequestLine("query too long"));
@@ -347,11 +347,11 @@ impl RequestLine {
             return Err(Error::BadRequestLine("empty query"));
         }
         let mut line = if is_plain(query) {
-            parse_plain(query, header)?
+            parse_plain(query, headers)?
         } else {
-            parse_base64(query, header)?
+            parse_base64(query, headers)?
         };
-        if let Some(v) = header(header::ACCEPT_MULTIPART)
+        if let Some(v) = headers(header::ACCEPT_MULTIPART)
             && v.trim().eq_ignore_ascii_case("T")
         {
             line.options.insert(Options::ACCEPT_MULTI_PART);
@@ -467,14 +467,14 @@ impl RequestLine {
 
     /// The same rules the parsers apply, so encoders never write what parse would refuse.
     fn check(&self) -> Result<(), &'static str> {
-        check_device_field(&self.device_id, MAX_DEVICE_ID_LEN, "DeviceId")?;
-        check_device_field(&self.device_type, MAX_DEVICE_TYPE_LEN, "DeviceType")?;
+        check_device_field(&self.device_id, &DEVICE_ID)?;
+        check_device_field(&self.device_type, &DEVICE_TYPE)?;
         if let Some(u) = &self.user {
-            check_text(u, MAX_USER_LEN, "User")?;
+            check_text(u, &USER)?;
         }
-        for (name, _, value) in self.params() {
+        for (_, _, value) in self.params() {
             if let Some(v) = value {
-                check_text(v, MAX_PARAM_LEN, name)?;
+                check_text(v, &PARAM)?;
             }
         }
         Ok(())
@@ -545,51 +545,80 @@ fn bad(why: &'static str) -> Error {
     Error::BadRequestLine(why)
 }
 
-/// DeviceId and DeviceType: used in log lines and as store keys, so only characters that
-/// need no quoting anywhere.
-fn check_device_field(s: &str, cap: u32, what: &'static str) -> Result<(), &'static str> {
-    if s.is_empty() {
-        return Err(match what {
-            "DeviceId" => "empty DeviceId",
-            _ => "empty DeviceType",
-        });
-    }
-    if s.len() > cap as usize {
-        return Err(match what {
-            "DeviceId" => "DeviceId too long",
-            _ => "DeviceType too long",
-        });
-    }
+/// Limits and error reasons for one request-line field.
+struct Rules {
+    cap: u32,
+    empty: &'static str,
+    long: &'static str,
+    bad_char: &'static str,
+}
+
+/// DeviceId and DeviceType end up in log lines and store keys, so they may hold only
+/// characters that need no quoting anywhere ([MS-ASHTTP] 2.2.1.1.1.2.3: "MUST NOT contain
+/// commas or special characters").
+const DEVICE_ID: Rules = Rules {
+    cap: MAX_DEVICE_ID_LEN,
+    empty: "empty DeviceId",
+    long: "DeviceId too long",
+    bad_char: "DeviceId holds a character outside A-Z a-z 0-9 - _ .",
+};
+const DEVICE_TYPE: Rules = Rules {
+    cap: MAX_DEVICE_TYPE_LEN,
+    empty: "empty DeviceType",
+    long: "DeviceType too long",
+    bad_char: "DeviceType holds a character outside A-Z a-z 0-9 - _ .",
+};
+/// User and the string parameters: any text without control characters.
+const USER: Rules = Rules {
+    cap: MAX_USER_LEN,
+    empty: "empty User",
+    long: "User too long",
+    bad_char: "control character in User",
+};
+/// Empty parameters are read as absent, so `empty` is never reported for them.
+const PARAM: Rules = Rules {
+    cap: MAX_PARAM_LEN,
+    empty: "empty command parameter",
+    long: "command parameter too long",
+    bad_char: "control character in a command parameter",
+};
+
+fn check_device_field(s: &str, rules: &Rules) -> Result<(), &'static str> {
+    check_len(s, rules)?;
     if !s
         .bytes()
         .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
     {
-        return Err(match what {
-            "DeviceId" => "DeviceId holds a character outside A-Z a-z 0-9 - _ .",
-            _ => "DeviceType holds a character outside A-Z a-z 0-9 - _ .",
-        });
+        return Err(rules.bad_char);
     }
     Ok(())
 }
 
-/// User and the string parameters: any text without control characters.
-fn check_text(s: &str, cap: u32, what: &'static str) -> Result<(), &'static str> {
-    if s.len() > cap as usize {
-        return Err(match what {
-            "User" => "User too long",
-            _ => "command parameter too long",
-        });
-    }
+fn check_text(s: &str, rules: &Rules) -> Result<(), &'static str> {
+    check_len(s, rules)?;
     if s.chars().any(char::is_control) {
-        return Err(match what {
-            "User" => "control character in User",
-            _ => "control character in a command parameter",
-        });
-    }
-    if what == "User" && s.is_empty() {
-        return Err("empty User");
+        return Err(rules.bad_char);
     }
     Ok(())
+}
+
+fn check_len(s: &str, rules: &Rules) -> Result<(), &'static str> {
+    if s.is_empty() {
+        return Err(rules.empty);
+    }
+    if s.len() > rules.cap as usize {
+        return Err(rules.long);
+    }
+    Ok(())
+}
+
+/// A string parameter; an empty value says nothing and is read as absent.
+fn opt_param(v: String) -> Result<Option<String>, Error> {
+    if v.is_empty() {
+        return Ok(None);
+    }
+    check_text(&v, &PARAM).map_err(bad)?;
+    Ok(Some(v))
 }
 
 fn push_field(b: &mut Vec<u8>, v: &[u8]) -> Result<(), Error> {
@@ -664,7 +693,7 @@ fn decode_text(s: &str) -> Result<String, Error> {
 
 fn parse_plain<'h>(
     query: &str,
-    header: &dyn Fn(&str) -> Option<&'h str>,
+    headers: &dyn Fn(&str) -> Option<&'h str>,
 ) -> Result<RequestLine, Error> {
     let mut command = None;
     let mut user = None;
@@ -712,9 +741,7 @@ fn parse_plain<'h>(
                     return Err(bad("repeated query parameter"));
                 }
                 entry.0 = true;
-                check_text(&value, MAX_PARAM_LEN, "param").map_err(bad)?;
-                // An empty value says nothing; treat it as absent.
-                entry.1 = (!value.is_empty()).then_some(value);
+                entry.1 = opt_param(value)?;
             }
             _ => {
                 let v = if value.eq_ignore_ascii_case("T") {
@@ -733,17 +760,17 @@ fn parse_plain<'h>(
 
     let command = command.ok_or(bad("missing Cmd"))?;
     let user = user.ok_or(bad("missing User"))?;
-    check_text(&user, MAX_USER_LEN, "User").map_err(bad)?;
+    check_text(&user, &USER).map_err(bad)?;
     let device_id = device_id.ok_or(bad("missing DeviceId"))?;
-    check_device_field(&device_id, MAX_DEVICE_ID_LEN, "DeviceId").map_err(bad)?;
+    check_device_field(&device_id, &DEVICE_ID).map_err(bad)?;
     let device_type = device_type.ok_or(bad("missing DeviceType"))?;
-    check_device_field(&device_type, MAX_DEVICE_TYPE_LEN, "DeviceType").map_err(bad)?;
+    check_device_field(&device_type, &DEVICE_TYPE).map_err(bad)?;
 
-    let protocol_version = match header(header::PROTOCOL_VERSION).map(str::trim) {
+    let protocol_version = match headers(header::PROTOCOL_VERSION).map(str::trim) {
         None | Some("") => None,
         Some(v) => Some(parse_version_header(v)?),
     };
-    let policy_key = policy_key_header(header)?;
+    let policy_key = policy_key_header(headers)?;
 
     let [attachment_name, collection_id, item_id, long_id, occurrence] = strings.map(|(_, v)| v);
     let mut options = Options::empty();
@@ -791,8 +818,8 @@ fn parse_version_header(v: &str) -> Result<ProtocolVersion, Error> {
     }
 }
 
-fn policy_key_header<'h>(header: &dyn Fn(&str) -> Option<&'h str>) -> Result<Option<u32>, Error> {
-    match header(header::POLICY_KEY).map(str::trim) {
+fn policy_key_header<'h>(headers: &dyn Fn(&str) -> Option<&'h str>) -> Result<Option<u32>, Error> {
+    match headers(header::POLICY_KEY).map(str::trim) {
         None | Some("") => Ok(None),
         Some(k) if k.len() <= 10 && k.bytes().all(|b| b.is_ascii_digit()) => k
             .parse()
@@ -845,7 +872,7 @@ impl<'a> Reader<'a> {
 
 fn parse_base64<'h>(
     query: &str,
-    header: &dyn Fn(&str) -> Option<&'h str>,
+    headers: &dyn Fn(&str) -> Option<&'h str>,
 ) -> Result<RequestLine, Error> {
     let mut text = percent_decode(query, false)?;
     for b in &mut text {
@@ -882,7 +909,7 @@ fn parse_base64<'h>(
     };
     let device_type = String::from_utf8(r.field("DeviceType runs past the end")?.to_vec())
         .map_err(|_| bad("DeviceType is not UTF-8"))?;
-    check_device_field(&device_type, MAX_DEVICE_TYPE_LEN, "DeviceType").map_err(bad)?;
+    check_device_field(&device_type, &DEVICE_TYPE).map_err(bad)?;
 
     let mut line = RequestLine {
         locale,
@@ -914,14 +941,13 @@ fn parse_base64<'h>(
             },
             TAG_USER => {
                 let u = String::from_utf8(value.to_vec()).map_err(|_| bad("User is not UTF-8"))?;
-                check_text(&u, MAX_USER_LEN, "User").map_err(bad)?;
+                check_text(&u, &USER).map_err(bad)?;
                 line.user = Some(u);
             }
             _ => {
                 let v = String::from_utf8(value.to_vec())
                     .map_err(|_| bad("command parameter is not UTF-8"))?;
-                check_text(&v, MAX_PARAM_LEN, "param").map_err(bad)?;
-                let v = (!v.is_empty()).then_some(v);
+                let v = opt_param(v)?;
                 match tag {
                     TAG_ATTACHMENT_NAME => line.attachment_name = v,
                     TAG_COLLECTION_ID => line.collection_id = v,
@@ -936,7 +962,7 @@ fn parse_base64<'h>(
     // The spec says the headers should not be sent with the base64 form; a client that
     // sends its key there anyway is still understood.
     if line.policy_key.is_none() {
-        line.policy_key = policy_key_header(header)?;
+        line.policy_key = policy_key_header(headers)?;
     }
     Ok(line)
 }
@@ -947,7 +973,7 @@ fn parse_base64<'h>(
 fn device_id_from_bytes(b: &[u8]) -> Result<String, Error> {
     let as_text = core::str::from_utf8(b)
         .ok()
-        .filter(|s| check_device_field(s, MAX_DEVICE_ID_LEN, "DeviceId").is_ok());
+        .filter(|s| check_device_field(s, &DEVICE_ID).is_ok());
     match as_text {
         Some(s) => Ok(s.to_owned()),
         None if b.len() == GUID_LEN => {
@@ -959,7 +985,7 @@ fn device_id_from_bytes(b: &[u8]) -> Result<String, Error> {
             Ok(s)
         }
         None => match core::str::from_utf8(b) {
-            Ok(s) => check_device_field(s, MAX_DEVICE_ID_LEN, "DeviceId")
+            Ok(s) => check_device_field(s, &DEVICE_ID)
                 .map(|()| s.to_owned())
                 .map_err(bad),
             Err(_) => Err(bad("DeviceId is not UTF-8")),
