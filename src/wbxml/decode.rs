@@ -248,3 +248,120 @@ pub fn parse(input: &[u8], limits: Limits) -> Result<Element<'_>, Error> {
     }
     root.ok_or(Error::Truncated)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wbxml::{HEADER, airsync};
+
+    fn doc(body: &[u8]) -> Vec<u8> {
+        let mut v = HEADER.to_vec();
+        v.extend_from_slice(body);
+        v
+    }
+
+    /// `mb_u32` over the bytes after a one-byte prefix (the decoder needs no header for it).
+    fn mb(bytes: &[u8]) -> Result<(u32, usize), Error> {
+        let mut d = Decoder {
+            input: bytes,
+            pos: 0,
+            page: 0,
+            limits: Limits::DEFAULT,
+            stack: Vec::new(),
+            elements: 0,
+            pending_end: None,
+            root_done: false,
+        };
+        let v = d.mb_u32()?;
+        Ok((v, d.pos))
+    }
+
+    #[test]
+    fn mb_u32_boundaries() {
+        assert_eq!(mb(&[0x00]), Ok((0, 1)));
+        assert_eq!(mb(&[0x7F]), Ok((127, 1)));
+        assert_eq!(mb(&[0x81, 0x00]), Ok((128, 2)));
+        assert_eq!(mb(&[0xFF, 0x7F]), Ok((16_383, 2)));
+        assert_eq!(mb(&[0x81, 0x80, 0x00]), Ok((16_384, 3)));
+        assert_eq!(mb(&[0x8F, 0xFF, 0xFF, 0xFF, 0x7F]), Ok((u32::MAX, 5)));
+        // Redundant leading zero groups are legal and change nothing.
+        assert_eq!(mb(&[0x80, 0x80, 0x80, 0x80, 0x05]), Ok((5, 5)));
+        assert_eq!(mb(&[0x90, 0x80, 0x80, 0x80, 0x00]), Err(Error::BadInteger));
+        assert_eq!(
+            mb(&[0x80, 0x80, 0x80, 0x80, 0x80, 0x00]),
+            Err(Error::BadInteger)
+        );
+        assert_eq!(mb(&[0x80]), Err(Error::Truncated));
+        assert_eq!(mb(&[]), Err(Error::Truncated));
+    }
+
+    #[test]
+    fn events_of_a_small_document() {
+        // <Sync><SyncKey>1</SyncKey><GetChanges/>[page 1]<Picture>opaque</Picture></Sync>
+        let bytes = doc(&[
+            0x45, 0x4B, 0x03, b'1', 0x00, 0x01, 0x13, 0x00, 0x01, 0x7C, 0xC3, 0x02, 0xAB, 0xCD,
+            0x01, 0x01,
+        ]);
+        let mut d = Decoder::new(&bytes, Limits::DEFAULT).expect("header");
+        assert_eq!(d.position(), 4);
+        let picture = Tag::new(1, 0x3C);
+        let mut events = Vec::new();
+        while let Some(ev) = d.next_event().expect("valid") {
+            events.push(ev);
+        }
+        assert_eq!(
+            events,
+            [
+                Event::Start(airsync::SYNC),
+                Event::Start(airsync::SYNC_KEY),
+                Event::Text("1"),
+                Event::End(airsync::SYNC_KEY),
+                Event::Start(airsync::GET_CHANGES),
+                Event::End(airsync::GET_CHANGES),
+                Event::Start(picture),
+                Event::Opaque(&[0xAB, 0xCD]),
+                Event::End(picture),
+                Event::End(airsync::SYNC),
+            ]
+        );
+        assert_eq!(d.position(), bytes.len());
+        // After the end it stays at the end.
+        assert_eq!(d.next_event(), Ok(None));
+    }
+
+    #[test]
+    fn empty_strings_are_dropped_and_split_strings_kept() {
+        let bytes = doc(&[0x45, 0x03, 0x00, 0x03, b'a', 0x00, 0x03, b'b', 0x00, 0x01]);
+        let root = parse(&bytes, Limits::DEFAULT).expect("valid");
+        assert_eq!(root.children, [Node::Text("a"), Node::Text("b")]);
+        // Several pieces are not one text.
+        assert_eq!(root.text(), None);
+        let only_empty = doc(&[0x45, 0x03, 0x00, 0x01]);
+        let root = parse(&only_empty, Limits::DEFAULT).expect("valid");
+        assert!(root.children.is_empty());
+        assert_eq!(root.text(), Some(""));
+    }
+
+    #[test]
+    fn the_page_persists_across_elements() {
+        // Switch to Contacts once; both children are on page 1, the root on page 0.
+        let bytes = doc(&[0x45, 0x00, 0x01, 0x05, 0x06, 0x01]);
+        let root = parse(&bytes, Limits::DEFAULT).expect("valid");
+        let tags: Vec<Tag> = root.elements().map(|e| e.tag).collect();
+        assert_eq!(tags, [Tag::new(1, 0x05), Tag::new(1, 0x06)]);
+        assert_eq!(root.tag, airsync::SYNC);
+    }
+
+    #[test]
+    fn a_string_may_reach_the_end_of_input_only_with_its_nul() {
+        // The NUL search must not run past the input or accept a string cut off by the end.
+        assert_eq!(
+            parse(&doc(&[0x45, 0x03, b'a']), Limits::DEFAULT),
+            Err(Error::Truncated)
+        );
+        assert_eq!(
+            parse(&doc(&[0x45, 0x03]), Limits::DEFAULT),
+            Err(Error::Truncated)
+        );
+    }
+}

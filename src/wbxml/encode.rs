@@ -248,3 +248,99 @@ impl core::fmt::Write for SmallStr {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wbxml::{Limits, airsync, parse};
+
+    fn body(f: impl FnOnce(&mut Encoder<'_>) -> Result<(), Error>) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut w = Encoder::new(&mut out, 1 << 20).expect("header");
+        f(&mut w).expect("writes");
+        w.finish().expect("complete");
+        out.split_off(HEADER.len())
+    }
+
+    fn mb(v: u32) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut w = Encoder::new(&mut out, 64).expect("header");
+        w.put_mb_u32(v).expect("fits");
+        out.split_off(HEADER.len())
+    }
+
+    #[test]
+    fn mb_u32_is_shortest_big_endian() {
+        assert_eq!(mb(0), [0x00]);
+        assert_eq!(mb(127), [0x7F]);
+        assert_eq!(mb(128), [0x81, 0x00]);
+        assert_eq!(mb(16_383), [0xFF, 0x7F]);
+        assert_eq!(mb(16_384), [0x81, 0x80, 0x00]);
+        assert_eq!(mb(u32::MAX), [0x8F, 0xFF, 0xFF, 0xFF, 0x7F]);
+    }
+
+    #[test]
+    fn empty_elements_lose_the_content_bit() {
+        assert_eq!(body(|w| w.empty(airsync::SYNC)), [0x05]);
+        assert_eq!(
+            body(|w| {
+                w.start(airsync::SYNC)?;
+                w.text("")?;
+                w.end()
+            }),
+            [0x05]
+        );
+        // An empty opaque is content: the element keeps its END.
+        assert_eq!(
+            body(|w| w.leaf_opaque(airsync::SYNC, &[])),
+            [0x45, 0xC3, 0x00, 0x01]
+        );
+    }
+
+    #[test]
+    fn pages_switch_only_when_they_change() {
+        let contacts_a = Tag::new(1, 0x05);
+        let contacts_b = Tag::new(1, 0x06);
+        let bytes = body(|w| {
+            w.start(airsync::SYNC)?;
+            w.empty(contacts_a)?;
+            w.empty(contacts_b)?;
+            w.empty(airsync::SYNC_KEY)?;
+            w.end()
+        });
+        assert_eq!(
+            bytes,
+            [0x45, 0x00, 0x01, 0x05, 0x06, 0x00, 0x00, 0x0B, 0x01]
+        );
+    }
+
+    #[test]
+    fn leaf_int_writes_decimal_text() {
+        for v in [0i64, 7, -1, 1_000_000, i64::MIN, i64::MAX] {
+            let bytes = body(|w| w.leaf_int(airsync::WINDOW_SIZE, v));
+            let mut doc = HEADER.to_vec();
+            doc.extend(&bytes);
+            let root = parse(&doc, Limits::DEFAULT).expect("decodes");
+            assert_eq!(root.text(), Some(v.to_string().as_str()));
+        }
+        assert_eq!(itoa_buf(i64::MIN).as_str(), "-9223372036854775808");
+    }
+
+    #[test]
+    fn a_failed_write_leaves_no_more_than_the_cap() {
+        let mut out = Vec::new();
+        let mut w = Encoder::new(&mut out, 10).expect("header");
+        w.start(airsync::SYNC).expect("fits");
+        assert_eq!(
+            w.text("far too long for the cap"),
+            Err(Error::LimitExceeded(Limit::OutputSize))
+        );
+        assert_eq!(
+            w.opaque(&[0; 32]),
+            Err(Error::LimitExceeded(Limit::OutputSize))
+        );
+        assert!(w.len() <= 10);
+        assert_eq!(w.remaining(), 10 - w.len());
+        assert_eq!(w.depth(), 1);
+    }
+}
