@@ -245,7 +245,10 @@ mod tests {
     #[test]
     fn status_codes() {
         for c in 1u8..=4 {
-            assert_eq!(GetItemEstimateStatus::from_code(c).map(|s| s.code()), Some(c));
+            assert_eq!(
+                GetItemEstimateStatus::from_code(c).map(|s| s.code()),
+                Some(c)
+            );
         }
         assert_eq!(GetItemEstimateStatus::from_code(5), None);
         assert_eq!(GetItemEstimateStatus::InvalidSyncKey.code(), 4);
@@ -272,7 +275,10 @@ mod tests {
                 .and_then(|c| c.child(gie::COLLECTION))
                 .unwrap();
             assert_eq!(col.child(gie::CLASS).is_some(), v < ProtocolVersion::V14_0);
-            assert_eq!(col.child(airsync::OPTIONS).is_some(), v >= ProtocolVersion::V14_0);
+            assert_eq!(
+                col.child(airsync::OPTIONS).is_some(),
+                v >= ProtocolVersion::V14_0
+            );
         }
         let with_max = GetItemEstimateRequest {
             collections: vec![EstimateCollection {

@@ -522,7 +522,10 @@ mod tests {
     #[test]
     fn status_codes() {
         for c in (1u8..=12).chain(14..=18) {
-            assert_eq!(ItemOperationsStatus::from_code(c).map(|s| s.code()), Some(c));
+            assert_eq!(
+                ItemOperationsStatus::from_code(c).map(|s| s.code()),
+                Some(c)
+            );
         }
         assert_eq!(ItemOperationsStatus::from_code(13), None);
         assert_eq!(ItemOperationsStatus::from_code(19), None);
@@ -563,7 +566,10 @@ mod tests {
             ],
         };
         let bytes = to_wbxml(&req, V, 4096).unwrap();
-        assert_eq!(from_wbxml::<ItemOperationsRequest>(&bytes, V, Limits::DEFAULT), Ok(req));
+        assert_eq!(
+            from_wbxml::<ItemOperationsRequest>(&bytes, V, Limits::DEFAULT),
+            Ok(req)
+        );
     }
 
     #[test]
@@ -585,7 +591,9 @@ mod tests {
     #[test]
     fn operations_cap() {
         let at = ItemOperationsRequest {
-            operations: (0..caps::MAX_OPERATIONS).map(|i| fetch(&format!("2:{i}"))).collect(),
+            operations: (0..caps::MAX_OPERATIONS)
+                .map(|i| fetch(&format!("2:{i}")))
+                .collect(),
         };
         let bytes = to_wbxml(&at, V, 1 << 20).unwrap();
         assert!(from_wbxml::<ItemOperationsRequest>(&bytes, V, Limits::DEFAULT).is_ok());
@@ -594,14 +602,18 @@ mod tests {
         let bytes = to_wbxml(&over, V, 1 << 20).unwrap();
         assert!(matches!(
             from_wbxml::<ItemOperationsRequest>(&bytes, V, Limits::DEFAULT),
-            Err(Error::TooMany { cap: caps::MAX_OPERATIONS, .. })
+            Err(Error::TooMany {
+                cap: caps::MAX_OPERATIONS,
+                ..
+            })
         ));
     }
 
     #[test]
     fn results_are_written_grouped() {
         let mut r = ItemOperationsResponse::new(ItemOperationsStatus::Success);
-        r.fetches.push(FetchResult::new(ItemOperationsStatus::NotFound));
+        r.fetches
+            .push(FetchResult::new(ItemOperationsStatus::NotFound));
         r.empty_folder_contents.push(EmptyFolderResult {
             status: ItemOperationsStatus::ProtocolError,
             collection_id: "4".into(),
@@ -619,6 +631,9 @@ mod tests {
             .map(|e| e.tag)
             .collect();
         assert_eq!(order, [io::MOVE, io::EMPTY_FOLDER_CONTENTS, io::FETCH]);
-        assert_eq!(from_wbxml::<ItemOperationsResponse>(&bytes, V, Limits::DEFAULT), Ok(r));
+        assert_eq!(
+            from_wbxml::<ItemOperationsResponse>(&bytes, V, Limits::DEFAULT),
+            Ok(r)
+        );
     }
 }

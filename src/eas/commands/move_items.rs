@@ -155,14 +155,20 @@ mod tests {
             moves: vec![m.clone(); caps::MAX_MOVES as usize],
         };
         let bytes = to_wbxml(&at, v, 1 << 20).unwrap();
-        assert_eq!(from_wbxml::<MoveItemsRequest>(&bytes, v, Limits::DEFAULT), Ok(at));
+        assert_eq!(
+            from_wbxml::<MoveItemsRequest>(&bytes, v, Limits::DEFAULT),
+            Ok(at)
+        );
         let over = MoveItemsRequest {
             moves: vec![m; caps::MAX_MOVES as usize + 1],
         };
         let bytes = to_wbxml(&over, v, 1 << 20).unwrap();
         assert!(matches!(
             from_wbxml::<MoveItemsRequest>(&bytes, v, Limits::DEFAULT),
-            Err(Error::TooMany { cap: caps::MAX_MOVES, .. })
+            Err(Error::TooMany {
+                cap: caps::MAX_MOVES,
+                ..
+            })
         ));
     }
 

@@ -234,7 +234,12 @@ pub enum SyncData {
 
 impl SyncData {
     /// Writes the wrapper element `wrapper` with the item inside.
-    pub fn encode(&self, w: &mut Encoder<'_>, wrapper: Tag, ctx: &Context<'_>) -> Result<(), Error> {
+    pub fn encode(
+        &self,
+        w: &mut Encoder<'_>,
+        wrapper: Tag,
+        ctx: &Context<'_>,
+    ) -> Result<(), Error> {
         match self {
             SyncData::Raw(e) => {
                 if e.tag != wrapper {
@@ -603,7 +608,11 @@ impl Codec for SyncRequest {
         let mut collections = Vec::new();
         if let Some(cs) = root.child(airsync::COLLECTIONS) {
             for c in cs.children_with(airsync::COLLECTION) {
-                de::cap("Sync collections", collections.len() + 1, caps::MAX_COLLECTIONS)?;
+                de::cap(
+                    "Sync collections",
+                    collections.len() + 1,
+                    caps::MAX_COLLECTIONS,
+                )?;
                 collections.push(SyncCollectionRequest::decode(c)?);
             }
         }
@@ -626,7 +635,9 @@ impl Codec for SyncRequest {
 
     fn encode(&self, w: &mut Encoder<'_>, _v: ProtocolVersion) -> Result<(), Error> {
         if self.wait.is_some() && self.heartbeat_interval.is_some() {
-            return Err(Error::Unencodable("Wait and HeartbeatInterval are exclusive"));
+            return Err(Error::Unencodable(
+                "Wait and HeartbeatInterval are exclusive",
+            ));
         }
         w.start(airsync::SYNC)?;
         if !self.collections.is_empty() {
@@ -689,7 +700,11 @@ pub struct SyncCollectionResponse {
 
 impl SyncCollectionResponse {
     /// A collection answer with no changes and no replies.
-    pub fn new(sync_key: impl Into<String>, collection_id: impl Into<String>, status: SyncStatus) -> Self {
+    pub fn new(
+        sync_key: impl Into<String>,
+        collection_id: impl Into<String>,
+        status: SyncStatus,
+    ) -> Self {
         SyncCollectionResponse {
             class: None,
             sync_key: sync_key.into(),
@@ -730,7 +745,12 @@ impl SyncCollectionResponse {
         })
     }
 
-    fn encode(&self, w: &mut Encoder<'_>, v: ProtocolVersion, client: ClientKind) -> Result<(), Error> {
+    fn encode(
+        &self,
+        w: &mut Encoder<'_>,
+        v: ProtocolVersion,
+        client: ClientKind,
+    ) -> Result<(), Error> {
         let ctx = Context {
             version: v,
             body: self.body_preference.as_ref(),
@@ -768,12 +788,22 @@ impl SyncCollectionResponse {
 /// A server change under a response's `Commands`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum ServerCommand {
-    Add { server_id: String, data: SyncData },
-    Change { server_id: String, data: SyncData },
-    Delete { server_id: String },
+    Add {
+        server_id: String,
+        data: SyncData,
+    },
+    Change {
+        server_id: String,
+        data: SyncData,
+    },
+    Delete {
+        server_id: String,
+    },
     /// The item left the filter window (e.g. an old appointment); the client drops it
     /// without treating it as deleted.
-    SoftDelete { server_id: String },
+    SoftDelete {
+        server_id: String,
+    },
 }
 
 impl ServerCommand {
@@ -842,9 +872,15 @@ pub enum SyncReply {
         status: SyncStatus,
     },
     /// Sent for a Change only when it failed.
-    Change { server_id: String, status: SyncStatus },
+    Change {
+        server_id: String,
+        status: SyncStatus,
+    },
     /// Sent for a Delete only when it failed.
-    Delete { server_id: String, status: SyncStatus },
+    Delete {
+        server_id: String,
+        status: SyncStatus,
+    },
     /// The item asked for, or the status why not.
     Fetch {
         server_id: String,
@@ -931,7 +967,11 @@ impl Codec for SyncResponse {
         let mut collections = Vec::new();
         if let Some(cs) = root.child(airsync::COLLECTIONS) {
             for c in cs.children_with(airsync::COLLECTION) {
-                de::cap("Sync collections", collections.len() + 1, caps::MAX_COLLECTIONS)?;
+                de::cap(
+                    "Sync collections",
+                    collections.len() + 1,
+                    caps::MAX_COLLECTIONS,
+                )?;
                 collections.push(SyncCollectionResponse::decode(c)?);
             }
         }
@@ -1039,7 +1079,11 @@ mod tests {
         // `<Sync/>` means the same.
         let bytes = to_wbxml(&SyncRequest::default(), V, 1024).unwrap();
         assert!(!bytes.is_empty());
-        assert!(SyncRequest::from_body(&bytes, V, Limits::DEFAULT).unwrap().is_empty());
+        assert!(
+            SyncRequest::from_body(&bytes, V, Limits::DEFAULT)
+                .unwrap()
+                .is_empty()
+        );
         let partial = SyncRequest {
             partial: true,
             wait: Some(5),
@@ -1147,6 +1191,113 @@ mod tests {
             ..resp
         };
         assert!(to_wbxml(&both, V, 4096).is_err());
+    }
+
+    fn decode_req(req: &SyncRequest) -> Result<SyncRequest, Error> {
+        let bytes = to_wbxml(req, V, 1 << 22).unwrap();
+        from_wbxml(&bytes, V, Limits::DEFAULT)
+    }
+
+    fn too_many(r: Result<impl core::fmt::Debug, Error>, cap: u32) {
+        match r {
+            Err(Error::TooMany { cap: c, .. }) => assert_eq!(c, cap),
+            other => panic!("expected TooMany({cap}), got {other:?}"),
+        }
+    }
+
+    fn with_collection(c: SyncCollectionRequest) -> SyncRequest {
+        SyncRequest {
+            collections: vec![c],
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn request_caps() {
+        let n = caps::MAX_COLLECTIONS as usize;
+        let mut req = SyncRequest {
+            collections: vec![collection("1"); n],
+            ..Default::default()
+        };
+        assert!(decode_req(&req).is_ok());
+        req.collections.push(collection("1"));
+        too_many(decode_req(&req), caps::MAX_COLLECTIONS);
+
+        let del = ClientCommand::Delete {
+            server_id: "1:1".into(),
+        };
+        let mut c = collection("4");
+        c.commands = vec![del.clone(); caps::MAX_COMMANDS as usize];
+        assert!(decode_req(&with_collection(c.clone())).is_ok());
+        c.commands.push(del);
+        too_many(decode_req(&with_collection(c)), caps::MAX_COMMANDS);
+
+        let mut c = collection("4");
+        let o = SyncOptions {
+            body_preferences: vec![BodyPreference::plain(); caps::MAX_BODY_PREFERENCES as usize],
+            ..Default::default()
+        };
+        c.options = vec![o.clone()];
+        assert!(decode_req(&with_collection(c.clone())).is_ok());
+        c.options[0].body_preferences.push(BodyPreference::plain());
+        too_many(decode_req(&with_collection(c)), caps::MAX_BODY_PREFERENCES);
+
+        let mut c = collection("4");
+        c.options = vec![o.clone(); caps::MAX_OPTIONS as usize];
+        assert!(decode_req(&with_collection(c.clone())).is_ok());
+        c.options.push(o);
+        too_many(decode_req(&with_collection(c)), caps::MAX_OPTIONS);
+
+        let mut c = collection("0");
+        c.supported = Some(vec![airsync::CLASS; caps::MAX_SUPPORTED as usize]);
+        assert!(decode_req(&with_collection(c.clone())).is_ok());
+        if let Some(s) = c.supported.as_mut() {
+            s.push(airsync::CLASS);
+        }
+        too_many(decode_req(&with_collection(c)), caps::MAX_SUPPORTED);
+    }
+
+    #[test]
+    fn response_caps() {
+        let decode = |r: &SyncResponse| {
+            let bytes = to_wbxml(r, V, 1 << 22).unwrap();
+            from_wbxml::<SyncResponse>(&bytes, V, Limits::DEFAULT)
+        };
+        let one = SyncCollectionResponse::new("2", "1", SyncStatus::Success);
+        let mut r = SyncResponse {
+            collections: vec![one.clone(); caps::MAX_COLLECTIONS as usize],
+            ..Default::default()
+        };
+        assert!(decode(&r).is_ok());
+        r.collections.push(one.clone());
+        too_many(decode(&r), caps::MAX_COLLECTIONS);
+
+        let reply = SyncReply::Change {
+            server_id: "1:1".into(),
+            status: SyncStatus::ObjectNotFound,
+        };
+        let mut c = one.clone();
+        c.responses = vec![reply.clone(); caps::MAX_RESPONSES as usize];
+        let mut r = SyncResponse {
+            collections: vec![c],
+            ..Default::default()
+        };
+        assert!(decode(&r).is_ok());
+        r.collections[0].responses.push(reply);
+        too_many(decode(&r), caps::MAX_RESPONSES);
+
+        let cmd = ServerCommand::SoftDelete {
+            server_id: "1:1".into(),
+        };
+        let mut c = one;
+        c.commands = vec![cmd.clone(); caps::MAX_COMMANDS as usize];
+        let mut r = SyncResponse {
+            collections: vec![c],
+            ..Default::default()
+        };
+        assert!(decode(&r).is_ok());
+        r.collections[0].commands.push(cmd);
+        too_many(decode(&r), caps::MAX_COMMANDS);
     }
 
     #[test]
