@@ -21,7 +21,7 @@ use easbox::eas::commands::sync::{
 use easbox::eas::items::BodyPreference;
 use easbox::eas::{Codec, Error, ProtocolVersion, from_wbxml, to_wbxml};
 use easbox::wbxml::{
-    Limits, OwnedElement, airsync, airsyncbase, contacts, item_operations as io, parse,
+    Limits, OwnedElement, airsync, airsyncbase, calendar, contacts, item_operations as io, parse,
 };
 use std::fmt::Debug;
 
@@ -144,10 +144,12 @@ fn with_commands() -> SyncRequest {
                 },
                 ClientCommand::Change {
                     server_id: "2:8".into(),
+                    instance_id: None,
                     data: app_data("Alan", "Turing", "alan@example.org"),
                 },
                 ClientCommand::Delete {
                     server_id: "2:9".into(),
+                    instance_id: None,
                 },
                 ClientCommand::Fetch {
                     server_id: "2:10".into(),
@@ -180,6 +182,68 @@ fn sync_request_with_commands() {
     }
 }
 
+/// 16.x addresses one occurrence of a recurring event with `AirSyncBase:InstanceId` beside
+/// the ServerId, in the client's Change and Delete and in the server's answers to them.
+fn occurrence_request() -> SyncRequest {
+    let data = OwnedElement::new(airsync::APPLICATION_DATA)
+        .with(OwnedElement::leaf(calendar::SUBJECT, "Standup (moved)"));
+    SyncRequest {
+        collections: vec![SyncCollectionRequest {
+            sync_key: "{9a9a}7".into(),
+            collection_id: "3".into(),
+            commands: vec![
+                ClientCommand::Change {
+                    server_id: "3:4".into(),
+                    instance_id: Some("20260302T090000Z".into()),
+                    data,
+                },
+                ClientCommand::Delete {
+                    server_id: "3:4".into(),
+                    instance_id: Some("20260309T090000Z".into()),
+                },
+            ],
+            ..Default::default()
+        }],
+        ..Default::default()
+    }
+}
+
+fn occurrence_response() -> SyncResponse {
+    SyncResponse {
+        collections: vec![SyncCollectionResponse {
+            responses: vec![
+                SyncReply::Change {
+                    server_id: "3:4".into(),
+                    instance_id: Some("20260302T090000Z".into()),
+                    status: SyncStatus::Conflict,
+                },
+                SyncReply::Delete {
+                    server_id: "3:4".into(),
+                    instance_id: Some("20260309T090000Z".into()),
+                    status: SyncStatus::ObjectNotFound,
+                },
+            ],
+            ..SyncCollectionResponse::new("{9a9a}8", "3", SyncStatus::Success)
+        }],
+        ..Default::default()
+    }
+}
+
+#[test]
+fn instance_id_is_16_only() {
+    assert_eq!(
+        to_wbxml(&occurrence_request(), V14, 4096),
+        Err(Error::Unencodable("InstanceId needs 16.0 or later"))
+    );
+    // A response drops it below 16.0.
+    let bytes = to_wbxml(&occurrence_response(), V14, 4096).unwrap();
+    let back: SyncResponse = from_wbxml(&bytes, V14, Limits::DEFAULT).unwrap();
+    match &back.collections[0].responses[0] {
+        SyncReply::Change { instance_id, .. } => assert_eq!(instance_id, &None),
+        other => panic!("expected Change, got {other:?}"),
+    }
+}
+
 fn response(class: Option<&str>) -> SyncResponse {
     SyncResponse {
         collections: vec![SyncCollectionResponse {
@@ -195,10 +259,12 @@ fn response(class: Option<&str>) -> SyncResponse {
                 },
                 SyncReply::Change {
                     server_id: "2:8".into(),
+                    instance_id: None,
                     status: SyncStatus::Conflict,
                 },
                 SyncReply::Delete {
                     server_id: "2:9".into(),
+                    instance_id: None,
                     status: SyncStatus::ObjectNotFound,
                 },
                 SyncReply::Fetch {
@@ -561,6 +627,8 @@ golden_test!(sync_request_initial_14_1, V14, initial(None));
 golden_test!(sync_request_commands_14_1, V14, with_commands());
 golden_test!(sync_response_12_1, V12, response(Some("Contacts")));
 golden_test!(sync_response_14_1, V14, response(None));
+golden_test!(sync_request_occurrence_16_1, V16, occurrence_request());
+golden_test!(sync_response_occurrence_16_1, V16, occurrence_response());
 golden_test!(sync_response_initial_14_1, V14, sync_initial_answer());
 golden_test!(sync_response_status_4, V14, sync_failed());
 golden_test!(sync_response_limit_16_1, V16, sync_limit());

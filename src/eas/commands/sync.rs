@@ -408,7 +408,7 @@ impl SyncCollectionRequest {
         })
     }
 
-    fn encode(&self, w: &mut Encoder<'_>) -> Result<(), Error> {
+    fn encode(&self, w: &mut Encoder<'_>, v: ProtocolVersion) -> Result<(), Error> {
         w.start(airsync::COLLECTION)?;
         opt_leaf(w, airsync::CLASS, self.class.as_deref())?;
         w.leaf(airsync::SYNC_KEY, &self.sync_key)?;
@@ -429,7 +429,7 @@ impl SyncCollectionRequest {
         if !self.commands.is_empty() {
             w.start(airsync::COMMANDS)?;
             for c in &self.commands {
-                c.encode(w)?;
+                c.encode(w, v)?;
             }
             w.end()?;
         }
@@ -517,15 +517,18 @@ pub enum ClientCommand {
     /// A change to an item; absent properties follow the ghosting rules.
     Change {
         server_id: String,
+        /// 16.x: the occurrence of a recurring event the change applies to
+        /// (`AirSyncBase:InstanceId`, [MS-ASAIRS] 2.2.2.25).
+        instance_id: Option<String>,
         data: OwnedElement,
     },
     Delete {
         server_id: String,
+        /// 16.x: delete only this occurrence of a recurring event.
+        instance_id: Option<String>,
     },
     /// The client asks for one item in full.
-    Fetch {
-        server_id: String,
-    },
+    Fetch { server_id: String },
 }
 
 impl ClientCommand {
@@ -547,10 +550,12 @@ impl ClientCommand {
             },
             airsync::CHANGE => ClientCommand::Change {
                 server_id: req_owned(e, airsync::SERVER_ID)?,
+                instance_id: owned_text(e, airsyncbase::INSTANCE_ID)?,
                 data: Self::data(e)?,
             },
             airsync::DELETE => ClientCommand::Delete {
                 server_id: req_owned(e, airsync::SERVER_ID)?,
+                instance_id: owned_text(e, airsyncbase::INSTANCE_ID)?,
             },
             airsync::FETCH => ClientCommand::Fetch {
                 server_id: req_owned(e, airsync::SERVER_ID)?,
@@ -564,7 +569,14 @@ impl ClientCommand {
         })
     }
 
-    fn encode(&self, w: &mut Encoder<'_>) -> Result<(), Error> {
+    fn encode(&self, w: &mut Encoder<'_>, v: ProtocolVersion) -> Result<(), Error> {
+        let instance = |w: &mut Encoder<'_>, id: &Option<String>| -> Result<(), Error> {
+            match id {
+                Some(_) if !v.is_16() => Err(Error::Unencodable("InstanceId needs 16.0 or later")),
+                Some(id) => Ok(w.leaf(airsyncbase::INSTANCE_ID, id)?),
+                None => Ok(()),
+            }
+        };
         let raw_data = |w: &mut Encoder<'_>, data: &OwnedElement| -> Result<(), Error> {
             if data.tag != airsync::APPLICATION_DATA {
                 return Err(Error::Unencodable("command data is not ApplicationData"));
@@ -582,14 +594,23 @@ impl ClientCommand {
                 w.leaf(airsync::CLIENT_ID, client_id)?;
                 raw_data(w, data)?;
             }
-            ClientCommand::Change { server_id, data } => {
+            ClientCommand::Change {
+                server_id,
+                instance_id,
+                data,
+            } => {
                 w.start(airsync::CHANGE)?;
                 w.leaf(airsync::SERVER_ID, server_id)?;
+                instance(w, instance_id)?;
                 raw_data(w, data)?;
             }
-            ClientCommand::Delete { server_id } => {
+            ClientCommand::Delete {
+                server_id,
+                instance_id,
+            } => {
                 w.start(airsync::DELETE)?;
                 w.leaf(airsync::SERVER_ID, server_id)?;
+                instance(w, instance_id)?;
             }
             ClientCommand::Fetch { server_id } => {
                 w.start(airsync::FETCH)?;
@@ -633,7 +654,7 @@ impl Codec for SyncRequest {
         })
     }
 
-    fn encode(&self, w: &mut Encoder<'_>, _v: ProtocolVersion) -> Result<(), Error> {
+    fn encode(&self, w: &mut Encoder<'_>, v: ProtocolVersion) -> Result<(), Error> {
         if self.wait.is_some() && self.heartbeat_interval.is_some() {
             return Err(Error::Unencodable(
                 "Wait and HeartbeatInterval are exclusive",
@@ -643,7 +664,7 @@ impl Codec for SyncRequest {
         if !self.collections.is_empty() {
             w.start(airsync::COLLECTIONS)?;
             for c in &self.collections {
-                c.encode(w)?;
+                c.encode(w, v)?;
             }
             w.end()?;
         }
@@ -871,14 +892,17 @@ pub enum SyncReply {
         server_id: Option<String>,
         status: SyncStatus,
     },
-    /// Sent for a Change only when it failed.
+    /// Sent for a Change only when it failed. `instance_id` echoes a 16.x client's
+    /// InstanceId and is written for 16.x only.
     Change {
         server_id: String,
+        instance_id: Option<String>,
         status: SyncStatus,
     },
-    /// Sent for a Delete only when it failed.
+    /// Sent for a Delete only when it failed; `instance_id` as for Change.
     Delete {
         server_id: String,
+        instance_id: Option<String>,
         status: SyncStatus,
     },
     /// The item asked for, or the status why not.
@@ -900,10 +924,12 @@ impl SyncReply {
             },
             airsync::CHANGE => SyncReply::Change {
                 server_id: req_owned(e, airsync::SERVER_ID)?,
+                instance_id: owned_text(e, airsyncbase::INSTANCE_ID)?,
                 status,
             },
             airsync::DELETE => SyncReply::Delete {
                 server_id: req_owned(e, airsync::SERVER_ID)?,
+                instance_id: owned_text(e, airsyncbase::INSTANCE_ID)?,
                 status,
             },
             airsync::FETCH => SyncReply::Fetch {
@@ -932,14 +958,26 @@ impl SyncReply {
                 opt_leaf(w, airsync::SERVER_ID, server_id.as_deref())?;
                 w.leaf_int(airsync::STATUS, status.code())?;
             }
-            SyncReply::Change { server_id, status } => {
-                w.start(airsync::CHANGE)?;
-                w.leaf(airsync::SERVER_ID, server_id)?;
-                w.leaf_int(airsync::STATUS, status.code())?;
+            SyncReply::Change {
+                server_id,
+                instance_id,
+                status,
             }
-            SyncReply::Delete { server_id, status } => {
-                w.start(airsync::DELETE)?;
+            | SyncReply::Delete {
+                server_id,
+                instance_id,
+                status,
+            } => {
+                let tag = if matches!(self, SyncReply::Change { .. }) {
+                    airsync::CHANGE
+                } else {
+                    airsync::DELETE
+                };
+                w.start(tag)?;
                 w.leaf(airsync::SERVER_ID, server_id)?;
+                if ctx.version.is_16() {
+                    opt_leaf(w, airsyncbase::INSTANCE_ID, instance_id.as_deref())?;
+                }
                 w.leaf_int(airsync::STATUS, status.code())?;
             }
             SyncReply::Fetch {
@@ -1225,6 +1263,7 @@ mod tests {
 
         let del = ClientCommand::Delete {
             server_id: "1:1".into(),
+            instance_id: None,
         };
         let mut c = collection("4");
         c.commands = vec![del.clone(); caps::MAX_COMMANDS as usize];
@@ -1274,6 +1313,7 @@ mod tests {
 
         let reply = SyncReply::Change {
             server_id: "1:1".into(),
+            instance_id: None,
             status: SyncStatus::ObjectNotFound,
         };
         let mut c = one.clone();
