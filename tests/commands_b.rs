@@ -661,3 +661,46 @@ fn wrong_root_is_rejected() {
         Err(Error::WrongRoot { .. })
     ));
 }
+
+// ---------------------------------------------------------------------------------------------
+// A foreign document
+// ---------------------------------------------------------------------------------------------
+
+/// libwbxml's `airsync-001.xml` (fixtures/wbxml-libwbxml), encoded with
+/// `xml2wbxml -n -a -v 1.3`: an older client's Sync with Class, empty GetChanges and
+/// DeletesAsMoves, 2.5-era Options (Truncation, RTFTruncation) that we ignore, and an Add.
+#[test]
+fn libwbxml_airsync_001_decodes() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/golden/commands/libwbxml_airsync_001.wbxml"
+    );
+    let bytes = std::fs::read(path).unwrap();
+    let req: SyncRequest = from_wbxml(&bytes, V12, Limits::DEFAULT).unwrap();
+    let c = &req.collections[0];
+    assert_eq!(c.class.as_deref(), Some("Contacts"));
+    assert_eq!(c.sync_key, "{F0A866C8-E590-42B9-830C-4CF4DFD545DF}12");
+    assert_eq!(c.collection_id, "{F0A866C8-E590-42B9-830C-4CF4DFD545DF}");
+    assert_eq!(c.deletes_as_moves, Some(true));
+    assert_eq!(c.get_changes, Some(true));
+    assert_eq!(c.effective_window(), 100);
+    assert_eq!(c.conflict(), Conflict::ServerWins);
+    match c.commands.as_slice() {
+        [
+            ClientCommand::Add {
+                client_id, data, ..
+            },
+        ] => {
+            assert_eq!(client_id, "2147483800");
+            assert_eq!(
+                data.child(contacts::MOBILE_PHONE_NUMBER)
+                    .and_then(|e| e.text()),
+                Some("12345678")
+            );
+            assert_eq!(data.elements().count(), 6);
+        }
+        other => panic!("expected one Add, got {other:?}"),
+    }
+    // Our own encoding of what we kept decodes to the same value.
+    encode_round(&req, V12);
+}
