@@ -18,8 +18,9 @@ use easbox::eas::commands::sync::{
     ClientCommand, Conflict, ServerCommand, SyncCollectionRequest, SyncCollectionResponse,
     SyncData, SyncOptions, SyncReply, SyncRequest, SyncResponse, SyncStatus,
 };
-use easbox::eas::items::BodyPreference;
+use easbox::eas::items::{ApplicationData, BodyPreference, Class, Context};
 use easbox::eas::{Codec, Error, ProtocolVersion, from_wbxml, to_wbxml};
+use easbox::model::{Contact, Item};
 use easbox::wbxml::{
     Limits, OwnedElement, airsync, airsyncbase, calendar, contacts, item_operations as io, parse,
 };
@@ -703,4 +704,87 @@ fn libwbxml_airsync_001_decodes() {
     }
     // Our own encoding of what we kept decodes to the same value.
     encode_round(&req, V12);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Items written from the model
+// ---------------------------------------------------------------------------------------------
+
+fn ada() -> ApplicationData {
+    ApplicationData::new(Item::Contact(Contact {
+        first_name: Some("Ada".into()),
+        last_name: Some("Lovelace".into()),
+        notes: Some("analytical engine".into()),
+        ..Default::default()
+    }))
+}
+
+/// The Body of the first item data in a tree, and the item read back.
+fn read_item(data: &SyncData) -> (ApplicationData, Option<String>, Option<String>) {
+    let SyncData::Raw(raw) = data else {
+        panic!("a decoded response holds raw data")
+    };
+    let e = raw.as_element();
+    let item = ApplicationData::decode(&e, Class::Contacts, &Context::new(V14)).unwrap();
+    let body = e.child(airsyncbase::BODY).unwrap();
+    (
+        item,
+        body.child_text(airsyncbase::DATA).map(str::to_owned),
+        body.child_text(airsyncbase::TRUNCATED).map(str::to_owned),
+    )
+}
+
+#[test]
+fn sync_response_writes_model_items_under_the_body_preference() {
+    let pref = BodyPreference {
+        truncation_size: Some(10),
+        ..BodyPreference::plain()
+    };
+    let resp = SyncResponse {
+        collections: vec![SyncCollectionResponse {
+            commands: vec![ServerCommand::Add {
+                server_id: "2:1".into(),
+                data: SyncData::Item(Box::new(ada())),
+            }],
+            body_preference: Some(pref),
+            ..SyncCollectionResponse::new("5", "2", SyncStatus::Success)
+        }],
+        ..Default::default()
+    };
+    let bytes = to_wbxml(&resp, V14, 1 << 16).unwrap();
+    let back: SyncResponse = from_wbxml(&bytes, V14, Limits::DEFAULT).unwrap();
+    let ServerCommand::Add { data, .. } = &back.collections[0].commands[0] else {
+        panic!("expected Add")
+    };
+    let (item, data, truncated) = read_item(data);
+    let Item::Contact(c) = &item.item else {
+        panic!("expected a contact")
+    };
+    assert_eq!(c.first_name.as_deref(), Some("Ada"));
+    assert_eq!(data.as_deref(), Some("analytical"));
+    assert_eq!(truncated.as_deref(), Some("1"));
+}
+
+#[test]
+fn item_operations_writes_model_items_under_the_fetch_preference() {
+    let mut resp = ItemOperationsResponse::new(ItemOperationsStatus::Success);
+    resp.fetches.push(FetchResult {
+        server_id: Some("2:1".into()),
+        properties: Some(SyncData::Item(Box::new(ada()))),
+        body_preference: Some(BodyPreference {
+            truncation_size: Some(3),
+            ..BodyPreference::plain()
+        }),
+        ..FetchResult::new(ItemOperationsStatus::Success)
+    });
+    let bytes = to_wbxml(&resp, V16, 1 << 16).unwrap();
+    let back: ItemOperationsResponse = from_wbxml(&bytes, V16, Limits::DEFAULT).unwrap();
+    let data = back.fetches[0].properties.as_ref().unwrap();
+    match data {
+        SyncData::Raw(e) => assert_eq!(e.tag, io::PROPERTIES),
+        other => panic!("expected raw data, got {other:?}"),
+    }
+    let (_, data, truncated) = read_item(data);
+    assert_eq!(data.as_deref(), Some("ana"));
+    assert_eq!(truncated.as_deref(), Some("1"));
 }
