@@ -24,6 +24,7 @@ use easbox::wbxml::{
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 /// The XML namespace of each code page, by page number: the `targetNamespace`s of Microsoft's
@@ -463,90 +464,115 @@ fn note() -> OwnedElement {
         .with(OwnedElement::leaf(notes::SUBJECT, "shopping list"))
 }
 
-#[test]
-fn accepts_hand_built_responses() {
-    validate(
-        "valid",
-        &[
-            ("folder-sync".into(), render_owned(&folder_sync())),
-            ("provision".into(), render_owned(&provision("10485760"))),
-            (
-                "sync".into(),
-                render_owned(&wrap_item(&note().as_element())),
-            ),
-        ],
-    )
-    .unwrap_or_else(|report| panic!("valid responses rejected:\n{report}"));
-}
-
-#[test]
-fn rejects_elements_in_the_wrong_order() {
-    // FolderSyncResponse.xsd: Status comes before SyncKey.
-    let mut fs = folder_sync();
-    fs.children.swap(0, 1);
-    // SyncResponse.xsd: an Add is ServerId, then ApplicationData.
-    let sync = OwnedElement::new(airsync::SYNC).with(
+/// A Sync response around one Add of `add`'s children (no Class: responses carry none).
+fn sync_with_add(add: OwnedElement) -> OwnedElement {
+    OwnedElement::new(airsync::SYNC).with(
         OwnedElement::new(airsync::COLLECTIONS).with(
             OwnedElement::new(airsync::COLLECTION)
                 .with(OwnedElement::leaf(airsync::SYNC_KEY, "2"))
                 .with(OwnedElement::leaf(airsync::COLLECTION_ID, "1"))
                 .with(OwnedElement::leaf(airsync::STATUS, "1"))
-                .with(
-                    OwnedElement::new(airsync::COMMANDS).with(
-                        OwnedElement::new(airsync::ADD)
-                            .with(note())
-                            .with(OwnedElement::leaf(airsync::SERVER_ID, "1:1")),
-                    ),
-                ),
+                .with(OwnedElement::new(airsync::COMMANDS).with(add)),
         ),
-    );
-    let report = validate(
-        "order",
-        &[
-            ("folder-sync".into(), render_owned(&fs)),
-            ("sync".into(), render_owned(&sync)),
-        ],
     )
-    .expect_err("out-of-order responses accepted");
-    let line = |file: &str| {
-        report
-            .lines()
-            .find(|l| l.contains(file))
-            .unwrap_or_else(|| panic!("no error for {file}:\n{report}"))
-    };
-    assert!(line("folder-sync.xml").contains("SyncKey"), "{report}");
-    assert!(line("/sync.xml").contains("ApplicationData"), "{report}");
+}
+
+/// Every hand-built document, valid ones named `valid-*`. They are validated in ONE run (the
+/// schemas take seconds to load) and each test below reads its documents' lines.
+fn hand_built() -> Vec<(String, OwnedElement)> {
+    // FolderSyncResponse.xsd: Status comes before SyncKey.
+    let mut fs_order = folder_sync();
+    fs_order.children.swap(0, 1);
+    // Same local name, wrong page: AirSync:Status where FolderHierarchy:Status belongs.
+    let mut fs_page = folder_sync();
+    if let Some(first) = fs_page.children.first_mut() {
+        *first = OwnedNode::Element(OwnedElement::leaf(airsync::STATUS, "1"));
+    }
+    vec![
+        ("valid-folder-sync".into(), folder_sync()),
+        ("valid-provision".into(), provision("10485760")),
+        ("valid-sync".into(), wrap_item(&note().as_element())),
+        ("order-folder-sync".into(), fs_order),
+        // SyncResponse.xsd: an Add is ServerId, then ApplicationData.
+        (
+            "order-sync".into(),
+            sync_with_add(
+                OwnedElement::new(airsync::ADD)
+                    .with(note())
+                    .with(OwnedElement::leaf(airsync::SERVER_ID, "1:1")),
+            ),
+        ),
+        // Z-Push sends -1; ProvisionResponse.xsd types MaxAttachmentSize as xs:unsignedInt.
+        ("facet-provision".into(), provision("-1")),
+        ("page-folder-sync".into(), fs_page),
+        // Page 3 (AirNotify) has no schema at all.
+        ("root-notify".into(), OwnedElement::new(airnotify::NOTIFY)),
+    ]
+}
+
+/// The validator's error lines for one hand-built document (empty: valid).
+fn errors_for(name: &str) -> Vec<String> {
+    static REPORT: OnceLock<String> = OnceLock::new();
+    let report = REPORT.get_or_init(|| {
+        let docs: Vec<(String, String)> = hand_built()
+            .iter()
+            .map(|(n, e)| (n.clone(), render_owned(e)))
+            .collect();
+        validate("hand-built", &docs).err().unwrap_or_default()
+    });
+    assert!(
+        hand_built().iter().any(|(n, _)| n == name),
+        "no hand-built document {name}"
+    );
+    let tag = format!("/{name}.xml: ");
+    report
+        .lines()
+        .filter(|l| l.contains(&tag))
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn accepts_hand_built_responses() {
+    for name in ["valid-folder-sync", "valid-provision", "valid-sync"] {
+        let errors = errors_for(name);
+        assert!(errors.is_empty(), "{name} rejected:\n{}", errors.join("\n"));
+    }
+}
+
+/// Asserts that `name` was rejected with an error line containing `needle`.
+fn assert_rejected(name: &str, needle: &str) {
+    let errors = errors_for(name);
+    assert!(
+        errors.iter().any(|l| l.contains(needle)),
+        "{name} not rejected for {needle:?}; validator said:\n{}",
+        errors.join("\n")
+    );
+}
+
+#[test]
+fn rejects_elements_in_the_wrong_order() {
+    assert_rejected("order-folder-sync", "'{FolderHierarchy}SyncKey'");
+    assert_rejected("order-sync", "'{AirSync}ApplicationData'");
 }
 
 #[test]
 fn rejects_a_negative_max_attachment_size() {
-    // Z-Push sends -1; ProvisionResponse.xsd types MaxAttachmentSize as xs:unsignedInt.
-    let report = validate(
-        "facet",
-        &[("provision".into(), render_owned(&provision("-1")))],
-    )
-    .expect_err("MaxAttachmentSize -1 accepted");
-    assert!(report.contains("MaxAttachmentSize"), "{report}");
+    assert_rejected("facet-provision", "MaxAttachmentSize");
 }
 
 #[test]
 fn rejects_an_element_on_the_wrong_code_page() {
-    // Same local name, wrong page: AirSync:Status where FolderHierarchy:Status belongs.
-    let mut fs = folder_sync();
-    fs.children[0] = OwnedNode::Element(OwnedElement::leaf(airsync::STATUS, "1"));
-    let xml = render_owned(&fs);
+    let docs = hand_built();
+    let fs = docs.iter().find(|(n, _)| n == "page-folder-sync");
+    let xml = render_owned(&fs.expect("page-folder-sync").1);
     assert!(xml.contains("<airsync:Status>1</airsync:Status>"), "{xml}");
-    let report = validate("page", &[("folder-sync".into(), xml)])
-        .expect_err("element on a wrong page accepted");
-    assert!(report.contains("{AirSync}Status"), "{report}");
+    assert_rejected("page-folder-sync", "'{AirSync}Status'");
 }
 
 #[test]
 fn rejects_a_root_no_schema_declares() {
-    // Page 3 (AirNotify) has no schema at all.
-    let doc = render_owned(&OwnedElement::new(airnotify::NOTIFY));
-    let report = validate("root", &[("notify".into(), doc)]).expect_err("undeclared root accepted");
-    assert!(report.contains("declared by no schema"), "{report}");
+    assert_rejected("root-notify", "declared by no schema");
 }
 
 // ---------------------------------------------------------------------------------------------
