@@ -2,7 +2,8 @@
 //! of [MS-ASCMD] section 6 and the item schemas they refer to ([MS-ASCNTC], [MS-ASCAL],
 //! [MS-ASTASK], [MS-ASAIRS]), as shipped in `shared/fixtures/ms-eas-xsd` (see its README.md).
 //!
-//! Each golden response (`tests/golden/**/*response*.wbxml`, plus the paths listed in
+//! Each golden response (a `tests/golden/**/*.wbxml` written by `common::golden` whose name has
+//! the word `response` and not `request`, plus the paths listed in
 //! `tests/golden/xsd-responses.txt`) is decoded with [`easbox::wbxml::parse`], written as XML
 //! with every element in the namespace named by its code page ([MS-ASWBXML] 2.1.2.1: the
 //! schemas' targetNamespaces are those page names), and checked by `tests/tools/xsd_validate.py`
@@ -241,7 +242,12 @@ fn validate(label: &str, docs: &[(String, String)]) -> Result<(), String> {
             let _ = std::fs::remove_dir_all(&dir);
             Ok(())
         }
-        Some(1) => Err(format!("{stdout}(rendered XML kept in {})", dir.display())),
+        // Errors name the scratch files; the file name alone is the golden file's path.
+        Some(1) => Err(format!(
+            "{}(rendered XML kept in {})",
+            stdout.replace(&format!("{}/", dir.display()), ""),
+            dir.display()
+        )),
         _ => panic!(
             "XSD validator FAILED to run ({}): {stderr}{stdout}; {HINT}",
             out.status
@@ -260,6 +266,9 @@ fn golden_dir() -> PathBuf {
         .map_or_else(|| crate_root().join("tests/golden"), PathBuf::from)
 }
 
+/// Every `.wbxml` under `dir` that `common::golden` wrote, i.e. with its `.xml` beside it:
+/// third-party vectors kept for decoding tests (e.g. commands/libwbxml/) have none and are
+/// not our output.
 fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
@@ -268,27 +277,38 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
         let path = entry.path();
         if path.is_dir() {
             walk(&path, out);
-        } else if path.extension().is_some_and(|x| x == "wbxml") {
+        } else if path.extension().is_some_and(|x| x == "wbxml")
+            && path.with_extension("xml").is_file()
+        {
             out.push(path);
         }
     }
 }
 
-/// Golden responses: `*response*.wbxml` anywhere under tests/golden except items/, plus the
-/// paths (relative to tests/golden, `#` comments) in tests/golden/xsd-responses.txt for
-/// responses whose name does not say so.
+/// Whether a golden file's name says it is a response: one of the words of its stem (split at
+/// anything not a letter or digit) is `response` and none is `request`. That takes
+/// `sync_response_14_1`, `sync-response-14.1`, `ping/response_changes` and
+/// `meeting_response/response_14_1`, and leaves `meeting_response_request_14_1`.
+fn is_response_name(p: &Path) -> bool {
+    let stem = p
+        .file_stem()
+        .and_then(|n| n.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let words: Vec<&str> = stem.split(|c: char| !c.is_ascii_alphanumeric()).collect();
+    words.contains(&"response") && !words.contains(&"request")
+}
+
+/// Golden responses: files named as responses (see [`is_response_name`]) anywhere under
+/// tests/golden except items/, plus the paths (relative to tests/golden, `#` comments) in
+/// tests/golden/xsd-responses.txt for responses whose name does not say so.
 fn golden_responses(golden: &Path) -> Vec<PathBuf> {
     let mut all = Vec::new();
     walk(golden, &mut all);
     let items = golden.join("items");
     let mut picked: Vec<PathBuf> = all
         .into_iter()
-        .filter(|p| !p.starts_with(&items))
-        .filter(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.to_ascii_lowercase().contains("response"))
-        })
+        .filter(|p| !p.starts_with(&items) && is_response_name(p))
         .collect();
     if let Ok(list) = std::fs::read_to_string(golden.join("xsd-responses.txt")) {
         for line in list.lines() {
@@ -314,6 +334,28 @@ fn golden_items(golden: &Path) -> Vec<PathBuf> {
     walk(&golden.join("items"), &mut all);
     all.sort();
     all
+}
+
+#[test]
+fn response_names() {
+    for yes in [
+        "commands/sync_response_14_1.wbxml",
+        "commands/sync-response-14.1.wbxml",
+        "commands/ping/response_changes.wbxml",
+        "commands/meeting_response/response_14_1.wbxml",
+        "commands/itemops_response_status_2.wbxml",
+    ] {
+        assert!(is_response_name(Path::new(yes)), "{yes}");
+    }
+    for no in [
+        "commands/meeting_response/request_14_1.wbxml",
+        "commands/meeting_response_request_14_1.wbxml",
+        "commands/meetingresponse_request.wbxml",
+        "commands/sync_request_initial_12_1.wbxml",
+        "commands/responsesize.wbxml",
+    ] {
+        assert!(!is_response_name(Path::new(no)), "{no}");
+    }
 }
 
 fn rel_name(golden: &Path, p: &Path) -> String {
@@ -524,10 +566,10 @@ fn errors_for(name: &str) -> Vec<String> {
         hand_built().iter().any(|(n, _)| n == name),
         "no hand-built document {name}"
     );
-    let tag = format!("/{name}.xml: ");
+    let tag = format!("{name}.xml: ");
     report
         .lines()
-        .filter(|l| l.contains(&tag))
+        .filter(|l| l.starts_with(&tag))
         .map(str::to_owned)
         .collect()
 }
