@@ -415,7 +415,9 @@ fn golden_responses_are_schema_valid() {
     let golden = golden_dir();
     let files = golden_responses(&golden);
     if files.is_empty() {
-        eprintln!("xsd: no golden responses under tests/golden yet (*response*.wbxml)");
+        eprintln!(
+            "xsd: no golden responses under tests/golden yet (names with the word `response`)"
+        );
         return;
     }
     let docs: Vec<(String, String)> = files
