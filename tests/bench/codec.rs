@@ -42,7 +42,12 @@ fn contact(i: usize) -> Contact {
             postal_code: Some("20121".into()),
             country: Some("Italia".into()),
         },
-        birthday: jiff::civil::Date::new(1970 + (i % 40) as i16, 1 + (i % 12) as i8, 1 + (i % 28) as i8).ok(),
+        birthday: jiff::civil::Date::new(
+            1970 + (i % 40) as i16,
+            1 + (i % 12) as i8,
+            1 + (i % 28) as i8,
+        )
+        .ok(),
         notes: Some(format!(
             "Cliente dal {}. Preferisce essere contattata al mattino; referente per gli ordini \
              trimestrali e per le fatture elettroniche.",
@@ -85,7 +90,10 @@ fn main() {
         let resp = response();
         let bytes = to_wbxml(&resp, v, 64 << 20).expect("encode");
         let mb = bytes.len() as f64 / 1e6;
-        println!("EAS {v}: Sync response with {ITEMS} contacts = {} bytes", bytes.len());
+        println!(
+            "EAS {v}: Sync response with {ITEMS} contacts = {} bytes",
+            bytes.len()
+        );
 
         let enc = rate(|| {
             black_box(to_wbxml(black_box(&resp), v, 64 << 20).expect("encode"));
@@ -99,9 +107,15 @@ fn main() {
             let r = SyncResponse::decode(&root, v).expect("typed");
             for c in &r.collections {
                 for cmd in &c.commands {
-                    if let ServerCommand::Add { data: SyncData::Raw(e), .. } = cmd {
+                    if let ServerCommand::Add {
+                        data: SyncData::Raw(e),
+                        ..
+                    } = cmd
+                    {
                         let e = e.as_element();
-                        black_box(ApplicationData::decode(&e, Class::Contacts, &ctx).expect("item"));
+                        black_box(
+                            ApplicationData::decode(&e, Class::Contacts, &ctx).expect("item"),
+                        );
                     }
                 }
             }

@@ -703,8 +703,8 @@ pub struct SyncResponse {
 /// One `Collection` of a Sync response.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SyncCollectionResponse {
-    /// Written for 12.1 only, where the collection names its class.
-    pub class: Option<String>,
+    // No Class: MS-ASCMD lets a 12.1 response name it, but SyncResponse.xsd has no place for
+    // it and it is optional, so easbox never writes it and ignores it when reading.
     pub sync_key: String,
     pub collection_id: String,
     pub status: SyncStatus,
@@ -727,7 +727,6 @@ impl SyncCollectionResponse {
         status: SyncStatus,
     ) -> Self {
         SyncCollectionResponse {
-            class: None,
             sync_key: sync_key.into(),
             collection_id: collection_id.into(),
             status,
@@ -755,7 +754,6 @@ impl SyncCollectionResponse {
             }
         }
         Ok(SyncCollectionResponse {
-            class: owned_text(e, airsync::CLASS)?,
             sync_key: req_owned(e, airsync::SYNC_KEY)?,
             collection_id: req_owned(e, airsync::COLLECTION_ID)?,
             status: SyncStatus::req(e, airsync::STATUS)?,
@@ -778,9 +776,6 @@ impl SyncCollectionResponse {
             client,
         };
         w.start(airsync::COLLECTION)?;
-        if v < ProtocolVersion::V14_0 {
-            opt_leaf(w, airsync::CLASS, self.class.as_deref())?;
-        }
         w.leaf(airsync::SYNC_KEY, &self.sync_key)?;
         w.leaf(airsync::COLLECTION_ID, &self.collection_id)?;
         w.leaf_int(airsync::STATUS, self.status.code())?;
@@ -1341,17 +1336,28 @@ mod tests {
     }
 
     #[test]
-    fn class_only_for_12_1() {
-        let resp = SyncResponse {
-            collections: vec![SyncCollectionResponse {
-                class: Some("Contacts".into()),
-                ..SyncCollectionResponse::new("1", "2", SyncStatus::Success)
-            }],
-            ..Default::default()
-        };
-        round(&resp, ProtocolVersion::V12_1);
-        let bytes = to_wbxml(&resp, V, 4096).unwrap();
-        let back: SyncResponse = from_wbxml(&bytes, V, Limits::DEFAULT).unwrap();
-        assert_eq!(back.collections[0].class, None);
+    fn class_in_a_response_collection_is_ignored() {
+        // A 12.1 server may name the class there; SyncResponse.xsd has no place for it.
+        let mut out = Vec::new();
+        let mut w = Encoder::new(&mut out, 4096).unwrap();
+        w.start(airsync::SYNC).unwrap();
+        w.start(airsync::COLLECTIONS).unwrap();
+        w.start(airsync::COLLECTION).unwrap();
+        w.leaf(airsync::CLASS, "Contacts").unwrap();
+        w.leaf(airsync::SYNC_KEY, "1").unwrap();
+        w.leaf(airsync::COLLECTION_ID, "2").unwrap();
+        w.leaf(airsync::STATUS, "1").unwrap();
+        for _ in 0..3 {
+            w.end().unwrap();
+        }
+        w.finish().unwrap();
+        let back: SyncResponse = from_wbxml(&out, ProtocolVersion::V12_1, Limits::DEFAULT).unwrap();
+        let want = SyncCollectionResponse::new("1", "2", SyncStatus::Success);
+        assert_eq!(back.collections, vec![want.clone()]);
+        let again = to_wbxml(&back, ProtocolVersion::V12_1, 4096).unwrap();
+        assert!(
+            !crate::wbxml::to_xml(&crate::wbxml::parse(&again, Limits::DEFAULT).unwrap())
+                .contains("Class")
+        );
     }
 }
