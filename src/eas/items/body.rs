@@ -112,7 +112,11 @@ fn html_escape(s: &str) -> String {
 }
 
 /// Writes `<Body>` for plain-text notes under the client's preference.
-pub fn encode(w: &mut Encoder<'_>, notes: &str, pref: Option<&BodyPreference>) -> Result<(), Error> {
+pub fn encode(
+    w: &mut Encoder<'_>,
+    notes: &str,
+    pref: Option<&BodyPreference>,
+) -> Result<(), Error> {
     let html = pref.is_some_and(|p| p.body_type == body_type::HTML);
     let owned;
     let data: &str = if html {
@@ -127,7 +131,11 @@ pub fn encode(w: &mut Encoder<'_>, notes: &str, pref: Option<&BodyPreference>) -
     w.start(airsyncbase::BODY)?;
     w.leaf_int(
         airsyncbase::TYPE,
-        if html { body_type::HTML } else { body_type::PLAIN },
+        if html {
+            body_type::HTML
+        } else {
+            body_type::PLAIN
+        },
     )?;
     w.leaf_int(airsyncbase::ESTIMATED_DATA_SIZE, data.len() as i64)?;
     if truncated {

@@ -122,7 +122,11 @@ impl ApplicationData {
                 });
             }
         };
-        super::de::cap("unknown elements", unknown.len(), caps::MAX_UNKNOWN_ELEMENTS)?;
+        super::de::cap(
+            "unknown elements",
+            unknown.len(),
+            caps::MAX_UNKNOWN_ELEMENTS,
+        )?;
         Ok(ApplicationData { item, unknown })
     }
 
