@@ -310,7 +310,11 @@ mod tests {
     #[test]
     fn common_codes_round_trip_and_ascend() {
         assert_eq!(CommonStatus::ALL.len(), 74);
-        assert!(CommonStatus::ALL.windows(2).all(|w| w[0].as_u8() < w[1].as_u8()));
+        assert!(
+            CommonStatus::ALL
+                .windows(2)
+                .all(|w| w[0].as_u8() < w[1].as_u8())
+        );
         for &c in CommonStatus::ALL {
             assert_eq!(CommonStatus::from_u8(c.as_u8()), Some(c));
         }
@@ -320,7 +324,10 @@ mod tests {
         assert_eq!(CommonStatus::DeviceNotProvisioned.as_u8(), 142);
         assert_eq!(CommonStatus::PolicyRefresh.as_u8(), 143);
         assert_eq!(CommonStatus::InvalidPolicyKey.as_u8(), 144);
-        assert_eq!(CommonStatus::MaximumDevicesReached.name(), "MaximumDevicesReached");
+        assert_eq!(
+            CommonStatus::MaximumDevicesReached.name(),
+            "MaximumDevicesReached"
+        );
     }
 
     #[test]
@@ -339,6 +346,7 @@ mod tests {
         assert_eq!(TestStatus::from_u8(99), TestStatus::Other(99));
         assert_eq!(PlainStatus::from_u8(142), PlainStatus::Other(142));
         assert_eq!(TestStatus::NAMED, &[TestStatus::Ok, TestStatus::Bad]);
+        assert_eq!(PlainStatus::NAMED, &[PlainStatus::Ok]);
         assert_eq!(
             TestStatus::from(CommonStatus::ServerError),
             TestStatus::Common(CommonStatus::ServerError)

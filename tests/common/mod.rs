@@ -27,6 +27,13 @@ pub fn golden(name: &str, bytes: &[u8]) {
         )
     });
     let want_xml = std::fs::read_to_string(&xml_path).unwrap_or_default();
-    assert_eq!(xml, want_xml, "{name}: XML rendering differs from the golden file");
-    assert_eq!(bytes, want.as_slice(), "{name}: bytes differ from the golden file");
+    assert_eq!(
+        xml, want_xml,
+        "{name}: XML rendering differs from the golden file"
+    );
+    assert_eq!(
+        bytes,
+        want.as_slice(),
+        "{name}: bytes differ from the golden file"
+    );
 }

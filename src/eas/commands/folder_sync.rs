@@ -318,7 +318,10 @@ mod tests {
             }),
         };
         let b = to_wbxml(&r, V, 1 << 16).unwrap();
-        assert_eq!(from_wbxml::<FolderSyncResponse>(&b, V, Limits::DEFAULT), Ok(r));
+        assert_eq!(
+            from_wbxml::<FolderSyncResponse>(&b, V, Limits::DEFAULT),
+            Ok(r)
+        );
     }
 
     #[test]
@@ -346,10 +349,7 @@ mod tests {
     fn ids_are_bounded() {
         let long = "k".repeat(65);
         let r = FolderSyncRequest { sync_key: long };
-        assert!(matches!(
-            to_wbxml(&r, V, 1024),
-            Err(Error::Unencodable(_))
-        ));
+        assert!(matches!(to_wbxml(&r, V, 1024), Err(Error::Unencodable(_))));
         let empty = FolderSyncRequest {
             sync_key: String::new(),
         };

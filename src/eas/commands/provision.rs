@@ -782,7 +782,10 @@ mod tests {
             ProvisionStatus::Common(crate::eas::status::CommonStatus::DeviceNotFullyProvisionable)
         );
         assert_eq!(PolicyStatus::WrongPolicyKey.as_u8(), 5);
-        assert_eq!(PolicyAckStatus::from_u8(4), PolicyAckStatus::ExternallyManaged);
+        assert_eq!(
+            PolicyAckStatus::from_u8(4),
+            PolicyAckStatus::ExternallyManaged
+        );
         assert_eq!(RemoteWipeStatus::from_u8(9), RemoteWipeStatus::Other(9));
     }
 }

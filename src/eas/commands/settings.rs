@@ -613,8 +613,7 @@ mod tests {
             1 << 16,
         )
         .unwrap();
-        let r: SettingsRequest =
-            from_wbxml(&b, ProtocolVersion::V14_1, Limits::DEFAULT).unwrap();
+        let r: SettingsRequest = from_wbxml(&b, ProtocolVersion::V14_1, Limits::DEFAULT).unwrap();
         let m = r.device_information.unwrap().model.unwrap();
         assert_eq!(m.len(), 1024);
         assert!(m.chars().all(|c| c == 'é'));
