@@ -468,6 +468,15 @@ fn wipe_ack(root: &Element<'_>, tag: Tag) -> Result<Option<RemoteWipeStatus>, Er
     }
 }
 
+fn check_14_1(v: ProtocolVersion) -> Result<(), Error> {
+    if v < ProtocolVersion::V14_1 {
+        return Err(Error::Unencodable(
+            "DeviceInformation in Provision needs 14.1",
+        ));
+    }
+    Ok(())
+}
+
 fn check_16_1(v: ProtocolVersion) -> Result<(), Error> {
     if v < ProtocolVersion::V16_1 {
         return Err(Error::Unencodable("AccountOnlyRemoteWipe needs 16.1"));
@@ -507,6 +516,7 @@ impl Codec for ProvisionRequest {
     fn encode(&self, w: &mut Encoder<'_>, v: ProtocolVersion) -> Result<(), Error> {
         w.start(Self::ROOT)?;
         if let Some(d) = &self.device_information {
+            check_14_1(v)?;
             d.encode(w)?;
         }
         if let Some(p) = &self.policy {
@@ -571,6 +581,7 @@ impl Codec for ProvisionResponse {
     fn encode(&self, w: &mut Encoder<'_>, v: ProtocolVersion) -> Result<(), Error> {
         w.start(Self::ROOT)?;
         if let Some(s) = self.device_information {
+            check_14_1(v)?;
             settings::write_part_status(w, st::DEVICE_INFORMATION, s)?;
         }
         w.leaf_int(pv::STATUS, self.status.as_u8())?;
@@ -761,6 +772,47 @@ mod tests {
             },
             ProtocolVersion::V16_1,
         );
+    }
+
+    #[test]
+    fn device_information_needs_14_1() {
+        let r = ProvisionRequest {
+            device_information: Some(DeviceInformation::default()),
+            policy: Some(PolicyRequest::download()),
+            ..ProvisionRequest::default()
+        };
+        assert!(to_wbxml(&r, ProtocolVersion::V14_1, 1024).is_ok());
+        assert!(matches!(
+            to_wbxml(&r, ProtocolVersion::V14_0, 1024),
+            Err(Error::Unencodable(_))
+        ));
+        let r = ProvisionResponse {
+            device_information: Some(SettingsStatus::Success),
+            ..ProvisionResponse::status(ProvisionStatus::Success)
+        };
+        assert!(matches!(
+            to_wbxml(&r, ProtocolVersion::V12_1, 1024),
+            Err(Error::Unencodable(_))
+        ));
+    }
+
+    #[test]
+    fn device_information_without_set_does_not_fail_provision() {
+        let mut out = Vec::new();
+        let mut w = Encoder::new(&mut out, 1024).unwrap();
+        w.start(pv::PROVISION).unwrap();
+        w.empty(st::DEVICE_INFORMATION).unwrap();
+        w.start(pv::POLICIES).unwrap();
+        w.start(pv::POLICY).unwrap();
+        w.leaf(pv::POLICY_TYPE, POLICY_TYPE_WBXML).unwrap();
+        w.end().unwrap();
+        w.end().unwrap();
+        w.end().unwrap();
+        w.finish().unwrap();
+        let r: ProvisionRequest =
+            from_wbxml(&out, ProtocolVersion::V16_1, Limits::DEFAULT).unwrap();
+        assert_eq!(r.device_information, Some(DeviceInformation::default()));
+        assert_eq!(r.policy, Some(PolicyRequest::download()));
     }
 
     #[test]

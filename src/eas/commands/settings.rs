@@ -154,12 +154,12 @@ fn cut(s: &str, max: u32) -> String {
 }
 
 impl DeviceInformation {
-    /// Reads a `DeviceInformation` element (the `Set` inside it).
+    /// Reads a `DeviceInformation` element (the `Set` inside it). One without a Set reads as
+    /// empty rather than failing the command it came with.
     pub fn decode(e: &Element<'_>) -> Result<Self, Error> {
-        let set = e.child(st::SET).ok_or(Error::Missing {
-            parent: e.tag,
-            child: st::SET,
-        })?;
+        let Some(set) = e.child(st::SET) else {
+            return Ok(DeviceInformation::default());
+        };
         let s = |tag| -> Result<Option<String>, Error> {
             Ok(de::opt_text(set, tag)?.map(|t| cut(t, MAX_DEVICE_INFO_LEN)))
         };
@@ -398,6 +398,9 @@ impl Codec for SettingsRequest {
                 w.end()?;
             }
             Some(OofRequest::Set(set)) => {
+                if set.tag != st::SET {
+                    return Err(Error::Unencodable("an Oof Set must be a Set element"));
+                }
                 w.start(st::OOF)?;
                 w.owned(set)?;
                 w.end()?;
