@@ -91,8 +91,14 @@ mod tests {
             assert_eq!(ProtocolVersion::from_byte(v.as_byte()), Ok(v));
         }
         assert_eq!(ProtocolVersion::header_list(), "12.1,14.0,14.1,16.0,16.1");
-        assert_eq!("2.5".parse::<ProtocolVersion>(), Err(Error::UnsupportedVersion));
-        assert_eq!(ProtocolVersion::from_byte(25), Err(Error::UnsupportedVersion));
+        assert_eq!(
+            "2.5".parse::<ProtocolVersion>(),
+            Err(Error::UnsupportedVersion)
+        );
+        assert_eq!(
+            ProtocolVersion::from_byte(25),
+            Err(Error::UnsupportedVersion)
+        );
         assert!(ProtocolVersion::V16_0.is_16() && !ProtocolVersion::V14_1.is_16());
     }
 }

@@ -133,7 +133,10 @@ mod tests {
         assert_eq!(Weekdays::EMPTY.with(Weekday::Saturday).mask(), 64);
         let w: Weekdays = [Weekday::Monday, Weekday::Friday].into_iter().collect();
         assert_eq!(w.mask(), 2 | 32);
-        assert_eq!(w.iter().collect::<Vec<_>>(), [Weekday::Monday, Weekday::Friday]);
+        assert_eq!(
+            w.iter().collect::<Vec<_>>(),
+            [Weekday::Monday, Weekday::Friday]
+        );
         assert_eq!(Weekdays::WORKDAYS.iter().count(), 5);
         assert!(!Weekdays::WORKDAYS.contains(Weekday::Sunday));
         assert_eq!(Weekdays::from_mask(0xFF), Weekdays::ALL);

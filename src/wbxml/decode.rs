@@ -226,7 +226,9 @@ pub fn parse(input: &[u8], limits: Limits) -> Result<Element<'_>, Error> {
                 children: Vec::new(),
             }),
             Event::End(_) => {
-                let done = open.pop().ok_or(Error::Structure("END with no open element"))?;
+                let done = open
+                    .pop()
+                    .ok_or(Error::Structure("END with no open element"))?;
                 match open.last_mut() {
                     Some(parent) => parent.children.push(Node::Element(done)),
                     None => root = Some(done),
