@@ -620,7 +620,7 @@ fn caps() {
         w.start(calendar::ATTENDEE).unwrap();
         w.leaf(calendar::EMAIL, &format!("a{i}@example.it"))
             .unwrap();
-        w.leaf(calendar::NAME, "A").unwrap();
+        w.leaf(calendar::NAME_TAG, "A").unwrap();
         w.end().unwrap();
     };
     let exception = |w: &mut Encoder<'_>, i: u32| {

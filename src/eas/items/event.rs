@@ -137,7 +137,7 @@ fn write_attendees(w: &mut Encoder<'_>, list: &[Attendee]) -> Result<(), Error> 
     for a in list {
         w.start(calendar::ATTENDEE)?;
         w.leaf(calendar::EMAIL, &a.email)?;
-        w.leaf(calendar::NAME, &a.name)?;
+        w.leaf(calendar::NAME_TAG, &a.name)?;
         if let Some(s) = a.status {
             w.leaf_int(calendar::ATTENDEE_STATUS, s.as_u8())?;
         }
@@ -380,7 +380,9 @@ fn read_attendees(e: &Element<'_>) -> Result<Vec<Attendee>, Error> {
         de::cap("attendees", out.len() + 1, MAX_ATTENDEES)?;
         out.push(Attendee {
             email: de::opt_text(a, calendar::EMAIL)?.unwrap_or("").to_owned(),
-            name: de::opt_text(a, calendar::NAME)?.unwrap_or("").to_owned(),
+            name: de::opt_text(a, calendar::NAME_TAG)?
+                .unwrap_or("")
+                .to_owned(),
             status: coded(a, calendar::ATTENDEE_STATUS, AttendeeStatus::from_u8)?,
             kind: coded(a, calendar::ATTENDEE_TYPE, AttendeeType::from_u8)?,
         });
