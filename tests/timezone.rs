@@ -441,10 +441,29 @@ proptest! {
             "", [0, months.1, dows.1, weeks.1, hours.1, 0, 0, 0], dst_bias,
         );
         let info = TimeZoneInfo::from_bytes(&b).unwrap();
-        prop_assert!(info.posix_string().is_some());
+        let posix = info.posix_string().unwrap();
+        prop_assert!(TimeZone::posix(&posix).is_ok(), "{}", posix);
         let tz = info.to_zone();
         let jan = date(2024, 1, 15).at(0, 0, 0, 0).in_tz("UTC").unwrap().timestamp();
         let off = tz.to_offset(jan).seconds();
         prop_assert!(off == -bias * 60 || off == -(bias + dst_bias) * 60);
+    }
+}
+
+proptest! {
+    #[test]
+    fn any_absolute_dates_build_a_zone(
+        year in 1601u16..=2400,
+        months in (1u16..=12, 1u16..=12),
+        days in (1u16..=28, 1u16..=28),
+        hours in (0u16..=23, 0u16..=23),
+    ) {
+        let b = blob(
+            -60, "", [year, months.0, 0, days.0, hours.0, 0, 0, 0], 0,
+            "", [year, months.1, 0, days.1, hours.1, 0, 0, 0], -60,
+        );
+        let info = TimeZoneInfo::from_bytes(&b).unwrap();
+        let posix = info.posix_string().unwrap();
+        prop_assert!(TimeZone::posix(&posix).is_ok(), "{}", posix);
     }
 }

@@ -204,7 +204,8 @@ fn read_i32(b: &[u8], at: usize) -> Option<i32> {
 fn read_name(b: &[u8]) -> String {
     let units: Vec<u16> = b
         .chunks_exact(2)
-        .map(|c| u16::from_le_bytes([c[0], c[1]]))
+        .filter_map(|c| <[u8; 2]>::try_from(c).ok())
+        .map(u16::from_le_bytes)
         .take_while(|u| *u != 0)
         .collect();
     String::from_utf16_lossy(&units)
