@@ -462,7 +462,6 @@ fn recurring_task() -> Task {
 }
 
 #[test]
-#[ignore = "waits for eas::items::recurrence"]
 fn recurring_task_round_trips() {
     for v in [V14, V16] {
         let ctx = ctx(v, ClientKind::Other);
