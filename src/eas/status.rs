@@ -1,1 +1,355 @@
-//! PLACEHOLDER: common status codes, replaced by the commands work.
+//! Status codes: the common codes every command may return ([MS-ASCMD] 2.2.2 "Common Status
+//! Codes", 101–177) and the [`status_enum!`] macro the commands use for their own codes.
+//!
+//! A command's Status element carries either one of that command's codes (1–20 or so) or, from
+//! protocol 12.1 on, one of the common codes. Command status enums built with
+//! `status_enum!(… with common …)` therefore hold both, plus `Other(u8)` for a number neither
+//! table defines, so that decoding a peer's reply never fails on a code we do not know.
+
+/// Defines a status enum with explicit numbers, `as_u8`, `from_u8` and `NAMED`.
+///
+/// `pub enum X with common { A = 1, … }` adds `Common(CommonStatus)` for codes 101–177 and
+/// `Other(u8)`; `pub enum X { A = 1, … }` adds only `Other(u8)`. `from_u8` is total: a named
+/// code wins, then a common one, then `Other`. `Other(n)` with a named `n` encodes as `n` and
+/// decodes as the named variant; construct named variants instead.
+macro_rules! status_enum {
+    (
+        $(#[$m:meta])*
+        pub enum $name:ident with common {
+            $( $(#[$vm:meta])* $v:ident = $n:literal, )+
+        }
+    ) => {
+        $(#[$m])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum $name {
+            $( $(#[$vm])* $v, )+
+            /// A common status code ([MS-ASCMD] 2.2.2).
+            Common($crate::eas::status::CommonStatus),
+            /// A code neither this command nor the common table defines, kept as received.
+            Other(u8),
+        }
+
+        impl $name {
+            /// The codes this command defines, in declaration order.
+            pub const NAMED: &'static [$name] = &[$($name::$v,)+];
+
+            /// The number sent on the wire.
+            pub const fn as_u8(self) -> u8 {
+                match self {
+                    $( $name::$v => $n, )+
+                    $name::Common(c) => c.as_u8(),
+                    $name::Other(n) => n,
+                }
+            }
+
+            /// The status for a number; never fails.
+            pub const fn from_u8(n: u8) -> Self {
+                match n {
+                    $( $n => $name::$v, )+
+                    _ => match $crate::eas::status::CommonStatus::from_u8(n) {
+                        Some(c) => $name::Common(c),
+                        None => $name::Other(n),
+                    },
+                }
+            }
+        }
+
+        impl From<$crate::eas::status::CommonStatus> for $name {
+            fn from(c: $crate::eas::status::CommonStatus) -> Self {
+                $name::Common(c)
+            }
+        }
+    };
+    (
+        $(#[$m:meta])*
+        pub enum $name:ident {
+            $( $(#[$vm:meta])* $v:ident = $n:literal, )+
+        }
+    ) => {
+        $(#[$m])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum $name {
+            $( $(#[$vm])* $v, )+
+            /// A code the specification does not define here, kept as received.
+            Other(u8),
+        }
+
+        impl $name {
+            /// The defined codes, in declaration order.
+            pub const NAMED: &'static [$name] = &[$($name::$v,)+];
+
+            /// The number sent on the wire.
+            pub const fn as_u8(self) -> u8 {
+                match self {
+                    $( $name::$v => $n, )+
+                    $name::Other(n) => n,
+                }
+            }
+
+            /// The status for a number; never fails.
+            pub const fn from_u8(n: u8) -> Self {
+                match n {
+                    $( $n => $name::$v, )+
+                    _ => $name::Other(n),
+                }
+            }
+        }
+    };
+}
+
+pub(crate) use status_enum;
+
+macro_rules! common_status {
+    ($( $(#[$vm:meta])* $v:ident = $n:literal, )+) => {
+        /// The status codes common to all commands ([MS-ASCMD] 2.2.2), valid from protocol
+        /// 12.1 on in the Status element of any command response. Names follow the
+        /// specification's symbolic names, without their underscores (`IRM_TransientError` is
+        /// `IrmTransientError`).
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum CommonStatus {
+            $( $(#[$vm])* $v, )+
+        }
+
+        impl CommonStatus {
+            /// Every common code, ascending.
+            pub const ALL: &'static [CommonStatus] = &[$(CommonStatus::$v,)+];
+
+            pub const fn as_u8(self) -> u8 {
+                match self {
+                    $( CommonStatus::$v => $n, )+
+                }
+            }
+
+            /// The common status for a number, if the table defines it.
+            pub const fn from_u8(n: u8) -> Option<CommonStatus> {
+                match n {
+                    $( $n => Some(CommonStatus::$v), )+
+                    _ => None,
+                }
+            }
+
+            /// The specification's symbolic name, for logs.
+            pub const fn name(self) -> &'static str {
+                match self {
+                    $( CommonStatus::$v => stringify!($v), )+
+                }
+            }
+        }
+    };
+}
+
+common_status! {
+    /// The body of the request is not valid (e.g. it is empty where a body is required).
+    InvalidContent = 101,
+    /// The WBXML of the request could not be decoded.
+    InvalidWBXML = 102,
+    /// The XML of the request does not follow the command's schema.
+    InvalidXML = 103,
+    /// A date or time in the request is malformed.
+    InvalidDateTime = 104,
+    /// The request holds a combination of ids that is not allowed.
+    InvalidCombinationOfIDs = 105,
+    /// An id in the request is malformed.
+    InvalidIDs = 106,
+    /// The MIME of a message is malformed.
+    InvalidMIME = 107,
+    /// The DeviceId is missing or malformed.
+    DeviceIdMissingOrInvalid = 108,
+    /// The DeviceType is missing or malformed.
+    DeviceTypeMissingOrInvalid = 109,
+    /// A server error; the client may retry.
+    ServerError = 110,
+    /// A transient server error; the client should retry later.
+    ServerErrorRetryLater = 111,
+    /// The server cannot read the user's directory entry.
+    ActiveDirectoryAccessDenied = 112,
+    /// The mailbox is over its quota.
+    MailboxQuotaExceeded = 113,
+    /// The mailbox server is offline.
+    MailboxServerOffline = 114,
+    /// The user's send quota is exhausted.
+    SendQuotaExceeded = 115,
+    /// A recipient could not be resolved.
+    MessageRecipientUnresolved = 116,
+    /// Replying to this message is not allowed.
+    MessageReplyNotAllowed = 117,
+    /// The message was already sent.
+    MessagePreviouslySent = 118,
+    /// The message has no recipient.
+    MessageHasNoRecipient = 119,
+    /// The message could not be submitted.
+    MailSubmissionFailed = 120,
+    /// The reply could not be sent.
+    MessageReplyFailed = 121,
+    /// An attachment is too large.
+    AttachmentIsTooLarge = 122,
+    /// The user has no mailbox.
+    UserHasNoMailbox = 123,
+    /// The request was anonymous.
+    UserCannotBeAnonymous = 124,
+    /// The user was not found.
+    UserPrincipalCouldNotBeFound = 125,
+    /// The user may not use ActiveSync.
+    UserDisabledForSync = 126,
+    /// The user's mailbox is on a server version that cannot sync.
+    UserOnNewMailboxCannotSync = 127,
+    /// The user's mailbox is on a legacy server that cannot sync.
+    UserOnLegacyMailboxCannotSync = 128,
+    /// This device is blocked for this user.
+    DeviceIsBlockedForThisUser = 129,
+    /// Access denied.
+    AccessDenied = 130,
+    /// The account is disabled.
+    AccountDisabled = 131,
+    /// The sync state was not found; the client should start over.
+    SyncStateNotFound = 132,
+    /// The sync state is locked by another request.
+    SyncStateLocked = 133,
+    /// The sync state is corrupt.
+    SyncStateCorrupt = 134,
+    /// The sync state already exists.
+    SyncStateAlreadyExists = 135,
+    /// The sync state has an unsupported version.
+    SyncStateVersionInvalid = 136,
+    /// The command is not supported.
+    CommandNotSupported = 137,
+    /// The command is not supported at this protocol version.
+    VersionNotSupported = 138,
+    /// The device cannot fully apply the policy and the server requires it.
+    DeviceNotFullyProvisionable = 139,
+    /// A remote wipe is requested; the client must provision.
+    RemoteWipeRequested = 140,
+    /// A legacy device cannot meet the strict policy.
+    LegacyDeviceOnStrictPolicy = 141,
+    /// The device is not provisioned; the client must provision (14.0+, instead of HTTP 449).
+    DeviceNotProvisioned = 142,
+    /// The policy changed; the client must provision again.
+    PolicyRefresh = 143,
+    /// The policy key is not the current one; the client must provision again.
+    InvalidPolicyKey = 144,
+    /// Externally managed devices are not allowed.
+    ExternallyManagedDevicesNotAllowed = 145,
+    /// Recurrences in meeting responses are not supported.
+    NoRecurrenceInCalendar = 146,
+    /// The item's class does not fit the folder.
+    UnexpectedItemClass = 147,
+    /// The remote server has no SSL.
+    RemoteServerHasNoSSL = 148,
+    /// A stored request is invalid.
+    InvalidStoredRequest = 149,
+    /// The item was not found.
+    ItemNotFound = 150,
+    /// Too many folders.
+    TooManyFolders = 151,
+    /// No folders were found.
+    NoFoldersFound = 152,
+    /// Items were lost after a move.
+    ItemsLostAfterMove = 153,
+    /// The move failed.
+    FailureInMoveOperation = 154,
+    /// A move is not allowed for a non-persistent move action.
+    MoveCommandDisallowedForNonPersistentMoveAction = 155,
+    /// The move's destination folder is invalid.
+    MoveCommandInvalidDestinationFolder = 156,
+    /// Too many recipients for an availability request.
+    AvailabilityTooManyRecipients = 160,
+    /// A distribution list is too large for an availability request.
+    AvailabilityDLLimitReached = 161,
+    /// A transient failure of an availability request.
+    AvailabilityTransientFailure = 162,
+    /// An availability request failed.
+    AvailabilityFailure = 163,
+    /// The BodyPartPreference type is not supported.
+    BodyPartPreferenceTypeNotSupported = 164,
+    /// The server requires DeviceInformation (Settings) before this command.
+    DeviceInformationRequired = 165,
+    /// The AccountId is invalid.
+    InvalidAccountId = 166,
+    /// Sending is disabled for the account.
+    AccountSendDisabled = 167,
+    /// IRM is disabled.
+    IrmFeatureDisabled = 168,
+    /// A transient IRM error.
+    IrmTransientError = 169,
+    /// A permanent IRM error.
+    IrmPermanentError = 170,
+    /// The IRM template id is invalid.
+    IrmInvalidTemplateID = 171,
+    /// The IRM operation is not permitted.
+    IrmOperationNotPermitted = 172,
+    /// The contact has no picture.
+    NoPicture = 173,
+    /// The picture is larger than the client's MaxSize.
+    PictureTooLarge = 174,
+    /// More pictures than the client's MaxPictures.
+    PictureLimitReached = 175,
+    /// The conversation is too large for BodyPart.
+    BodyPartConversationTooLarge = 176,
+    /// The user has reached the maximum number of devices.
+    MaximumDevicesReached = 177,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    status_enum! {
+        /// A test status with common codes.
+        pub enum TestStatus with common {
+            Ok = 1,
+            Bad = 2,
+        }
+    }
+
+    status_enum! {
+        pub enum PlainStatus {
+            Ok = 1,
+        }
+    }
+
+    #[test]
+    fn common_codes_round_trip_and_ascend() {
+        assert_eq!(CommonStatus::ALL.len(), 74);
+        assert!(
+            CommonStatus::ALL
+                .windows(2)
+                .all(|w| w[0].as_u8() < w[1].as_u8())
+        );
+        for &c in CommonStatus::ALL {
+            assert_eq!(CommonStatus::from_u8(c.as_u8()), Some(c));
+        }
+        for n in (0..=100).chain(157..=159).chain(178..=255) {
+            assert_eq!(CommonStatus::from_u8(n), None, "{n}");
+        }
+        assert_eq!(CommonStatus::DeviceNotProvisioned.as_u8(), 142);
+        assert_eq!(CommonStatus::PolicyRefresh.as_u8(), 143);
+        assert_eq!(CommonStatus::InvalidPolicyKey.as_u8(), 144);
+        assert_eq!(
+            CommonStatus::MaximumDevicesReached.name(),
+            "MaximumDevicesReached"
+        );
+    }
+
+    #[test]
+    fn macro_prefers_named_then_common_then_other() {
+        for n in 0..=255u8 {
+            let s = TestStatus::from_u8(n);
+            assert_eq!(s.as_u8(), n);
+            let p = PlainStatus::from_u8(n);
+            assert_eq!(p.as_u8(), n);
+        }
+        assert_eq!(TestStatus::from_u8(2), TestStatus::Bad);
+        assert_eq!(
+            TestStatus::from_u8(142),
+            TestStatus::Common(CommonStatus::DeviceNotProvisioned)
+        );
+        assert_eq!(TestStatus::from_u8(99), TestStatus::Other(99));
+        assert_eq!(PlainStatus::from_u8(142), PlainStatus::Other(142));
+        assert_eq!(TestStatus::NAMED, &[TestStatus::Ok, TestStatus::Bad]);
+        assert_eq!(PlainStatus::NAMED, &[PlainStatus::Ok]);
+        assert_eq!(
+            TestStatus::from(CommonStatus::ServerError),
+            TestStatus::Common(CommonStatus::ServerError)
+        );
+    }
+}

@@ -15,6 +15,9 @@ pub use recurrence::{Frequency, Recurrence, RecurrenceEnd, Weekdays};
 pub use task::Task;
 
 /// Any item of a folder.
+// A contact is ~1.5 KB of optional fields; items are moved one at a time, never kept in bulk
+// arrays, so boxing it would cost an allocation for nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq)]
 pub enum Item {
     Contact(Contact),

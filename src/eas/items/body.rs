@@ -96,6 +96,15 @@ fn cut(s: &str, max: usize) -> &str {
     &s[..end]
 }
 
+/// A cut HTML body must not end inside an entity or a tag (`&lt;b&g`, `<b`): clients show
+/// such leftovers as text.
+fn drop_partial_markup(s: &str) -> &str {
+    match s.rfind(['&', '<']) {
+        Some(i) if !s[i..].contains([';', '>']) => &s[..i],
+        _ => s,
+    }
+}
+
 fn html_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 16);
     for c in s.chars() {
@@ -142,7 +151,11 @@ pub fn encode(
         w.leaf(airsyncbase::TRUNCATED, "1")?;
     }
     if !(truncated && all_or_none) {
-        w.leaf(airsyncbase::DATA, cut(data, limit.unwrap_or(usize::MAX)))?;
+        let mut shown = cut(data, limit.unwrap_or(usize::MAX));
+        if html && truncated {
+            shown = drop_partial_markup(shown);
+        }
+        w.leaf(airsyncbase::DATA, shown)?;
     }
     if let Some(p) = pref.and_then(|p| p.preview).filter(|p| *p > 0) {
         let preview: String = notes.chars().take(p as usize).collect();
@@ -263,6 +276,28 @@ mod tests {
         assert_eq!(e.child_text(airsyncbase::TYPE), Some("2"));
         assert_eq!(e.child_text(airsyncbase::DATA), Some("a&lt;b &amp; c<br>d"));
         assert_eq!(decode(&e).unwrap(), "a<b & c\nd");
+    }
+
+    #[test]
+    fn truncated_html_never_ends_inside_an_entity_or_tag() {
+        let pref = BodyPreference {
+            body_type: body_type::HTML,
+            truncation_size: Some(8),
+            ..BodyPreference::plain()
+        };
+        // Escaped: "a &lt;b&gt;" — a cut at 8 bytes falls inside "&gt;".
+        let bytes = body("a <b>", Some(&pref));
+        let e = wbxml::parse(&bytes, Limits::DEFAULT).unwrap();
+        assert_eq!(e.child_text(airsyncbase::DATA), Some("a &lt;b"));
+        let br = body(
+            "ab\ncd",
+            Some(&BodyPreference {
+                truncation_size: Some(4),
+                ..pref
+            }),
+        );
+        let e = wbxml::parse(&br, Limits::DEFAULT).unwrap();
+        assert_eq!(e.child_text(airsyncbase::DATA), Some("ab"));
     }
 
     #[test]

@@ -72,6 +72,47 @@ pub enum ClientKind {
     BlackBerry,
 }
 
+impl ClientKind {
+    /// The family of a client, from the request line's `DeviceType` ([MS-ASHTTP]
+    /// 2.2.1.1.1.2.3) and the `User-Agent` header, as peers recognise them (Horde
+    /// `Horde_ActiveSync_Device`): Gmail sends `Android-Mail/…`, the AOSP client
+    /// `Android/<release>-EAS-…`, Samsung Email `SAMSUNG…` device types, iOS `iPhone`/`iPad`
+    /// with `Apple-…` agents. Anything else is [`ClientKind::Other`].
+    pub fn from_device(device_type: &str, user_agent: Option<&str>) -> ClientKind {
+        let dt = device_type.trim().to_ascii_lowercase();
+        let ua = user_agent.unwrap_or("").trim().to_ascii_lowercase();
+        if ua.starts_with("android-mail") {
+            ClientKind::Gmail
+        } else if dt.starts_with("samsung") || ua.starts_with("samsung") {
+            ClientKind::Samsung
+        } else if ["iphone", "ipad", "ipod"].iter().any(|p| dt.starts_with(p))
+            || ua.starts_with("apple-")
+        {
+            ClientKind::Ios
+        } else if dt.starts_with("windowsphone") || dt.starts_with("wp") || ua.contains("msft-wp") {
+            ClientKind::WindowsPhone
+        } else if dt.starts_with("blackberry") || ua.contains("blackberry") {
+            ClientKind::BlackBerry
+        } else if dt.starts_with("android")
+            && aosp_release(&ua).is_some_and(|r| (4..=10).contains(&r))
+        {
+            ClientKind::AndroidAosp
+        } else {
+            ClientKind::Other
+        }
+    }
+}
+
+/// The Android major release in an AOSP Exchange agent, `android/<release>-eas-<version>`.
+fn aosp_release(ua: &str) -> Option<u8> {
+    let rest = ua.strip_prefix("android/")?;
+    if !rest.contains("-eas") {
+        return None;
+    }
+    let major: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    major.parse().ok()
+}
+
 /// What the encoder of an item needs to know about the request it answers.
 #[derive(Clone, Copy, Debug)]
 pub struct Context<'a> {
