@@ -37,11 +37,7 @@ fuzz_target!(|data: &[u8]| {
     // Plain form: version, policy key and AcceptMultiPart travel as headers; no locale.
     if let Ok(q) = line.to_query_plain() {
         let hs = line.plain_headers();
-        let lookup = |name: &str| {
-            hs.iter()
-                .find(|(n, _)| *n == name)
-                .map(|(_, v)| v.as_str())
-        };
+        let lookup = |name: &str| hs.iter().find(|(n, _)| *n == name).map(|(_, v)| v.as_str());
         let back = RequestLine::parse(&q, &lookup).expect("our plain line parses");
         let mut want = line.clone();
         want.locale = 0;
