@@ -183,9 +183,8 @@ impl<'a> Decoder<'a> {
                     if b & token::ATTRIBUTES != 0 {
                         return Err(Error::Unsupported("attributes"));
                     }
-                    if self.root_done || (self.stack.is_empty() && self.elements > 0) {
-                        return Err(Error::Structure("second root element"));
-                    }
+                    // A second root cannot get here: once the root closes, `root_done` makes
+                    // the loop report the bytes after it.
                     self.elements += 1;
                     if self.elements > self.limits.max_elements {
                         return Err(Error::LimitExceeded(Limit::Elements));
