@@ -6,12 +6,23 @@
 //! `status_enum!(… with common …)` therefore hold both, plus `Other(u8)` for a number neither
 //! table defines, so that decoding a peer's reply never fails on a code we do not know.
 
-/// Defines a status enum with explicit numbers, `as_u8`, `from_u8` and `NAMED`.
+/// Defines a status enum with explicit numbers; every command's status codes use it.
 ///
 /// `pub enum X with common { A = 1, … }` adds `Common(CommonStatus)` for codes 101–177 and
-/// `Other(u8)`; `pub enum X { A = 1, … }` adds only `Other(u8)`. `from_u8` is total: a named
-/// code wins, then a common one, then `Other`. `Other(n)` with a named `n` encodes as `n` and
-/// decodes as the named variant; construct named variants instead.
+/// `Other(u8)`; `pub enum X { A = 1, … }` adds only `Other(u8)`. Generated items: `NAMED`,
+/// `as_u8`, `from_u8`, `name`, and the readers `read(e)`, `opt(parent, tag)`,
+/// `req(parent, tag)` for a `Status` element.
+///
+/// `from_u8` is total: a named code wins, then a common one, then `Other`. `Other(n)` with a
+/// named `n` encodes as `n` and decodes as the named variant; construct named variants instead.
+///
+/// Why total rather than failing on an unknown code (an earlier Sync-family macro rejected
+/// them): a Status comes from a peer, and Microsoft adds codes in new protocol versions. A
+/// client must still read a reply that carries a code it has never seen, and a server must not
+/// reject a request over a status it only echoes; `Other(u8)` keeps the number so that nothing
+/// is lost and it encodes back byte for byte. A missing or non-numeric Status stays an error.
+/// The common codes are typed (`CommonStatus`) rather than a bare range of numbers, so that
+/// callers match on names and the gaps in the table (157–159) land in `Other`.
 macro_rules! status_enum {
     (
         $(#[$m:meta])*
@@ -52,6 +63,15 @@ macro_rules! status_enum {
                     },
                 }
             }
+
+            /// The variant's name (the common code's symbolic name for `Common`), for logs.
+            pub const fn name(self) -> &'static str {
+                match self {
+                    $( $name::$v => stringify!($v), )+
+                    $name::Common(c) => c.name(),
+                    $name::Other(_) => "Other",
+                }
+            }
         }
 
         impl From<$crate::eas::status::CommonStatus> for $name {
@@ -59,6 +79,8 @@ macro_rules! status_enum {
                 $name::Common(c)
             }
         }
+
+        $crate::eas::status::status_enum!(@read $name);
     };
     (
         $(#[$m:meta])*
@@ -92,6 +114,43 @@ macro_rules! status_enum {
                     $( $n => $name::$v, )+
                     _ => $name::Other(n),
                 }
+            }
+
+            /// The variant's name, for logs.
+            pub const fn name(self) -> &'static str {
+                match self {
+                    $( $name::$v => stringify!($v), )+
+                    $name::Other(_) => "Other",
+                }
+            }
+        }
+
+        $crate::eas::status::status_enum!(@read $name);
+    };
+    (@read $name:ident) => {
+        impl $name {
+            /// Reads a `Status` element: a number (else `BadValue`), any code accepted.
+            pub fn read(e: &$crate::wbxml::Element<'_>) -> Result<Self, $crate::eas::Error> {
+                Ok(Self::from_u8($crate::eas::de::num_of(e)?))
+            }
+
+            /// Reads an optional `Status` child of `parent`.
+            pub fn opt(
+                parent: &$crate::wbxml::Element<'_>,
+                tag: $crate::wbxml::Tag,
+            ) -> Result<Option<Self>, $crate::eas::Error> {
+                parent.child(tag).map(Self::read).transpose()
+            }
+
+            /// Reads a required `Status` child of `parent` (`Missing` when absent).
+            pub fn req(
+                parent: &$crate::wbxml::Element<'_>,
+                tag: $crate::wbxml::Tag,
+            ) -> Result<Self, $crate::eas::Error> {
+                Self::opt(parent, tag)?.ok_or($crate::eas::Error::Missing {
+                    parent: parent.tag,
+                    child: tag,
+                })
             }
         }
     };
@@ -351,5 +410,66 @@ mod tests {
             TestStatus::from(CommonStatus::ServerError),
             TestStatus::Common(CommonStatus::ServerError)
         );
+    }
+
+    #[test]
+    fn names_for_logs() {
+        assert_eq!(TestStatus::Bad.name(), "Bad");
+        assert_eq!(TestStatus::from_u8(142).name(), "DeviceNotProvisioned");
+        assert_eq!(TestStatus::Other(99).name(), "Other");
+        assert_eq!(PlainStatus::Ok.name(), "Ok");
+        assert_eq!(PlainStatus::Other(7).name(), "Other");
+    }
+
+    /// `<Sync><Status>{status}</Status></Sync>`, or no Status when `None`.
+    fn sync_with_status(status: Option<&str>) -> Vec<u8> {
+        use crate::wbxml::airsync;
+        let mut buf = Vec::new();
+        let mut w = crate::wbxml::Encoder::new(&mut buf, 256).unwrap();
+        w.start(airsync::SYNC).unwrap();
+        if let Some(s) = status {
+            w.leaf(airsync::STATUS, s).unwrap();
+        }
+        w.end().unwrap();
+        w.finish().unwrap();
+        buf
+    }
+
+    #[test]
+    fn readers_keep_unknown_codes_and_reject_bad_numbers() {
+        use crate::eas::Error;
+        use crate::wbxml::{Limits, airsync, parse};
+        let read = |status: Option<&str>| {
+            let bytes = sync_with_status(status);
+            let root = parse(&bytes, Limits::DEFAULT).unwrap();
+            (
+                TestStatus::req(&root, airsync::STATUS),
+                TestStatus::opt(&root, airsync::STATUS),
+                PlainStatus::req(&root, airsync::STATUS),
+            )
+        };
+        let (t, o, p) = read(Some("2"));
+        assert_eq!(t.unwrap(), TestStatus::Bad);
+        assert_eq!(o.unwrap(), Some(TestStatus::Bad));
+        assert_eq!(p.unwrap(), PlainStatus::Other(2));
+        // A code from a future protocol version is kept, not an error.
+        let (t, _, p) = read(Some("99"));
+        assert_eq!(t.unwrap(), TestStatus::Other(99));
+        assert_eq!(p.unwrap(), PlainStatus::Other(99));
+        let (t, _, _) = read(Some(" 142 "));
+        assert_eq!(
+            t.unwrap(),
+            TestStatus::Common(CommonStatus::DeviceNotProvisioned)
+        );
+        let (t, o, p) = read(None);
+        assert!(matches!(t, Err(Error::Missing { .. })), "{t:?}");
+        assert_eq!(o.unwrap(), None);
+        assert!(matches!(p, Err(Error::Missing { .. })));
+        for bad in ["256", "x", "-1"] {
+            let (t, o, p) = read(Some(bad));
+            assert!(matches!(t, Err(Error::BadValue { .. })), "{bad}: {t:?}");
+            assert!(matches!(o, Err(Error::BadValue { .. })), "{bad}");
+            assert!(matches!(p, Err(Error::BadValue { .. })), "{bad}");
+        }
     }
 }

@@ -210,7 +210,7 @@ impl Codec for FolderSyncResponse {
 
     fn decode(root: &Element<'_>, _v: ProtocolVersion) -> Result<Self, Error> {
         de::expect_root(root, Self::ROOT)?;
-        let status = FolderSyncStatus::from_u8(de::req_num(root, fh::STATUS)?);
+        let status = FolderSyncStatus::req(root, fh::STATUS)?;
         let sync_key = match root.child(fh::SYNC_KEY) {
             Some(_) => Some(req_id(root, fh::SYNC_KEY)?),
             None => None,

@@ -8,7 +8,7 @@
 //! of the version. The response has one shape; it never carries Class (not in
 //! `GetItemEstimateResponse.xsd`).
 
-use super::sync::status_enum;
+use crate::eas::status::status_enum;
 use crate::eas::{Codec, Error, ProtocolVersion, de};
 use crate::wbxml::{Element, Encoder, Tag, airsync, get_item_estimate as gie};
 
@@ -21,7 +21,7 @@ pub mod caps {
 
 status_enum! {
     /// GetItemEstimate status ([MS-ASCMD] 2.2.3.177.7).
-    GetItemEstimateStatus {
+    pub enum GetItemEstimateStatus with common {
         Success = 1,
         /// The collection is unknown or not a syncable folder.
         InvalidCollection = 2,
@@ -210,11 +210,11 @@ impl Codec for GetItemEstimateResponse {
     fn encode(&self, w: &mut Encoder<'_>, _v: ProtocolVersion) -> Result<(), Error> {
         w.start(gie::GET_ITEM_ESTIMATE)?;
         if let Some(s) = self.status {
-            w.leaf_int(gie::STATUS, s.code())?;
+            w.leaf_int(gie::STATUS, s.as_u8())?;
         }
         for r in &self.responses {
             w.start(gie::RESPONSE)?;
-            w.leaf_int(gie::STATUS, r.status.code())?;
+            w.leaf_int(gie::STATUS, r.status.as_u8())?;
             match (&r.collection_id, r.estimate) {
                 (Some(id), estimate) => {
                     w.start(gie::COLLECTION)?;
@@ -244,14 +244,19 @@ mod tests {
 
     #[test]
     fn status_codes() {
+        let named: Vec<u8> = GetItemEstimateStatus::NAMED
+            .iter()
+            .map(|s| s.as_u8())
+            .collect();
+        assert_eq!(named, [1, 2, 3, 4]);
         for c in 1u8..=4 {
-            assert_eq!(
-                GetItemEstimateStatus::from_code(c).map(|s| s.code()),
-                Some(c)
-            );
+            assert_eq!(GetItemEstimateStatus::from_u8(c).as_u8(), c);
         }
-        assert_eq!(GetItemEstimateStatus::from_code(5), None);
-        assert_eq!(GetItemEstimateStatus::InvalidSyncKey.code(), 4);
+        assert_eq!(
+            GetItemEstimateStatus::from_u8(5),
+            GetItemEstimateStatus::Other(5)
+        );
+        assert_eq!(GetItemEstimateStatus::InvalidSyncKey.as_u8(), 4);
     }
 
     #[test]

@@ -9,8 +9,9 @@
 //! in that order. A Fetch result is written Status, CollectionId, ServerId, LongId, Class,
 //! FileReference, Properties, as the schema's sequence says.
 
-use super::sync::{SyncData, status_enum};
+use super::sync::SyncData;
 use crate::eas::items::{BodyPreference, ClientKind, Context};
+use crate::eas::status::status_enum;
 use crate::eas::{Codec, Error, ProtocolVersion, de};
 use crate::wbxml::{
     Element, Encoder, Tag, airsync, airsyncbase, document_library, item_operations as io, search,
@@ -27,7 +28,7 @@ pub mod caps {
 
 status_enum! {
     /// ItemOperations status ([MS-ASCMD] 2.2.3.177.8). 13 is not defined.
-    ItemOperationsStatus {
+    pub enum ItemOperationsStatus with common {
         Success = 1,
         /// Protocol violation or XML validation error (also: an option invalid for its
         /// operation).
@@ -416,7 +417,7 @@ impl FetchResult {
             Ok(())
         };
         w.start(io::FETCH)?;
-        w.leaf_int(io::STATUS, self.status.code())?;
+        w.leaf_int(io::STATUS, self.status.as_u8())?;
         opt(w, airsync::COLLECTION_ID, &self.collection_id)?;
         opt(w, airsync::SERVER_ID, &self.server_id)?;
         opt(w, search::LONG_ID, &self.long_id)?;
@@ -475,18 +476,18 @@ impl Codec for ItemOperationsResponse {
             client: self.client,
         };
         w.start(io::ITEM_OPERATIONS)?;
-        w.leaf_int(io::STATUS, self.status.code())?;
+        w.leaf_int(io::STATUS, self.status.as_u8())?;
         if self.results() > 0 {
             w.start(io::RESPONSE)?;
             for m in &self.moves {
                 w.start(io::MOVE)?;
-                w.leaf_int(io::STATUS, m.status.code())?;
+                w.leaf_int(io::STATUS, m.status.as_u8())?;
                 w.leaf(io::CONVERSATION_ID, &m.conversation_id)?;
                 w.end()?;
             }
             for e in &self.empty_folder_contents {
                 w.start(io::EMPTY_FOLDER_CONTENTS)?;
-                w.leaf_int(io::STATUS, e.status.code())?;
+                w.leaf_int(io::STATUS, e.status.as_u8())?;
                 w.leaf(airsync::COLLECTION_ID, &e.collection_id)?;
                 w.end()?;
             }
@@ -503,6 +504,7 @@ impl Codec for ItemOperationsResponse {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::eas::status::CommonStatus;
     use crate::eas::{from_wbxml, to_wbxml};
     use crate::wbxml::Limits;
 
@@ -521,17 +523,26 @@ mod tests {
 
     #[test]
     fn status_codes() {
-        for c in (1u8..=12).chain(14..=18) {
-            assert_eq!(
-                ItemOperationsStatus::from_code(c).map(|s| s.code()),
-                Some(c)
-            );
+        let named: Vec<u8> = ItemOperationsStatus::NAMED
+            .iter()
+            .map(|s| s.as_u8())
+            .collect();
+        let want: Vec<u8> = (1u8..=12).chain(14..=18).collect();
+        assert_eq!(named, want);
+        for c in want {
+            assert_eq!(ItemOperationsStatus::from_u8(c).as_u8(), c);
         }
-        assert_eq!(ItemOperationsStatus::from_code(13), None);
-        assert_eq!(ItemOperationsStatus::from_code(19), None);
         assert_eq!(
-            ItemOperationsStatus::from_code(156),
-            Some(ItemOperationsStatus::Common(156))
+            ItemOperationsStatus::from_u8(13),
+            ItemOperationsStatus::Other(13)
+        );
+        assert_eq!(
+            ItemOperationsStatus::from_u8(19),
+            ItemOperationsStatus::Other(19)
+        );
+        assert_eq!(
+            ItemOperationsStatus::from_u8(156),
+            ItemOperationsStatus::Common(CommonStatus::MoveCommandInvalidDestinationFolder)
         );
     }
 
@@ -619,7 +630,7 @@ mod tests {
             collection_id: "4".into(),
         });
         r.moves.push(MoveResult {
-            status: ItemOperationsStatus::Common(156),
+            status: ItemOperationsStatus::Common(CommonStatus::MoveCommandInvalidDestinationFolder),
             conversation_id: "c".into(),
         });
         let bytes = to_wbxml(&r, V, 4096).unwrap();

@@ -190,7 +190,7 @@ impl Codec for MeetingResponseResponse {
             de::cap("meeting results", results.len() + 1, MAX_REQUESTS)?;
             results.push(MeetingResult {
                 request_id: opt_string(r, mr::REQUEST_ID)?,
-                status: MeetingResponseStatus::from_u8(de::req_num(r, mr::STATUS)?),
+                status: MeetingResponseStatus::req(r, mr::STATUS)?,
                 calendar_id: opt_string(r, mr::CALENDAR_ID)?,
                 instance_id: opt_string(r, mr::INSTANCE_ID)?,
             });

@@ -2,7 +2,7 @@
 //! [MS-ASCMD] 2.2.3.177.10. Response order per `MoveItemsResponse.xsd`: SrcMsgId, Status,
 //! DstMsgId.
 
-use super::sync::status_enum;
+use crate::eas::status::status_enum;
 use crate::eas::{Codec, Error, ProtocolVersion, de};
 use crate::wbxml::{Element, Encoder, Tag, move_items as mv};
 
@@ -15,7 +15,7 @@ pub mod caps {
 
 status_enum! {
     /// MoveItems status ([MS-ASCMD] 2.2.3.177.10). 6 is not defined.
-    MoveItemsStatus {
+    pub enum MoveItemsStatus with common {
         /// The source folder or the item in it is unknown.
         InvalidSource = 1,
         InvalidDestination = 2,
@@ -112,12 +112,12 @@ impl Codec for MoveItemsResponse {
     fn encode(&self, w: &mut Encoder<'_>, _v: ProtocolVersion) -> Result<(), Error> {
         w.start(mv::MOVE_ITEMS)?;
         if let Some(s) = self.status {
-            w.leaf_int(mv::STATUS, s.code())?;
+            w.leaf_int(mv::STATUS, s.as_u8())?;
         }
         for r in &self.responses {
             w.start(mv::RESPONSE)?;
             w.leaf(mv::SRC_MSG_ID, &r.src_msg_id)?;
-            w.leaf_int(mv::STATUS, r.status.code())?;
+            w.leaf_int(mv::STATUS, r.status.as_u8())?;
             if let Some(d) = &r.dst_msg_id {
                 w.leaf(mv::DST_MSG_ID, d)?;
             }
@@ -136,11 +136,13 @@ mod tests {
 
     #[test]
     fn status_codes() {
+        let named: Vec<u8> = MoveItemsStatus::NAMED.iter().map(|s| s.as_u8()).collect();
+        assert_eq!(named, [1, 2, 3, 4, 5, 7]);
         for c in [1u8, 2, 3, 4, 5, 7] {
-            assert_eq!(MoveItemsStatus::from_code(c).map(|s| s.code()), Some(c));
+            assert_eq!(MoveItemsStatus::from_u8(c).as_u8(), c);
         }
-        assert_eq!(MoveItemsStatus::from_code(6), None);
-        assert_eq!(MoveItemsStatus::from_code(0), None);
+        assert_eq!(MoveItemsStatus::from_u8(6), MoveItemsStatus::Other(6));
+        assert_eq!(MoveItemsStatus::from_u8(0), MoveItemsStatus::Other(0));
     }
 
     #[test]

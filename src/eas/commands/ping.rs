@@ -145,7 +145,7 @@ impl Codec for PingResponse {
             }
         }
         Ok(PingResponse {
-            status: PingStatus::from_u8(de::req_num(root, ping::STATUS)?),
+            status: PingStatus::req(root, ping::STATUS)?,
             folders,
             max_folders: de::opt_num(root, ping::MAX_FOLDERS)?,
             heartbeat_interval: de::opt_num(root, ping::HEARTBEAT_INTERVAL)?,

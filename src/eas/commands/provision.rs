@@ -462,10 +462,9 @@ fn parse_key(e: &Element<'_>) -> Result<Option<u32>, Error> {
 }
 
 fn wipe_ack(root: &Element<'_>, tag: Tag) -> Result<Option<RemoteWipeStatus>, Error> {
-    match root.child(tag) {
-        None => Ok(None),
-        Some(e) => Ok(Some(RemoteWipeStatus::from_u8(de::req_num(e, pv::STATUS)?))),
-    }
+    root.child(tag)
+        .map(|e| RemoteWipeStatus::req(e, pv::STATUS))
+        .transpose()
 }
 
 fn check_14_1(v: ProtocolVersion) -> Result<(), Error> {
@@ -557,7 +556,7 @@ impl Codec for ProvisionResponse {
             None => None,
             Some(p) => Some(PolicyResponse {
                 policy_type: de::req_text(p, pv::POLICY_TYPE)?.trim().to_owned(),
-                status: PolicyStatus::from_u8(de::req_num(p, pv::STATUS)?),
+                status: PolicyStatus::req(p, pv::STATUS)?,
                 policy_key: parse_key(p)?,
                 data: p
                     .child(pv::DATA)
@@ -571,7 +570,7 @@ impl Codec for ProvisionResponse {
                 .child(st::DEVICE_INFORMATION)
                 .map(settings::part_status)
                 .transpose()?,
-            status: ProvisionStatus::from_u8(de::req_num(root, pv::STATUS)?),
+            status: ProvisionStatus::req(root, pv::STATUS)?,
             policy,
             remote_wipe: de::flag(root, pv::REMOTE_WIPE),
             account_only_remote_wipe: de::flag(root, pv::ACCOUNT_ONLY_REMOTE_WIPE),

@@ -237,7 +237,7 @@ impl GalEntry {
         let picture = match p.child(gal::PICTURE) {
             None => None,
             Some(pic) => Some(GalPicture {
-                status: PictureStatus::from_u8(de::req_num(pic, gal::STATUS)?),
+                status: PictureStatus::req(pic, gal::STATUS)?,
                 data: match pic.child(gal::DATA) {
                     None => None,
                     Some(d) => Some(
@@ -385,7 +385,7 @@ impl Codec for SearchResponse {
                     results.push(GalEntry::decode(p)?);
                 }
                 Some(StoreResponse {
-                    status: StoreStatus::from_u8(de::req_num(s, sr::STATUS)?),
+                    status: StoreStatus::req(s, sr::STATUS)?,
                     results,
                     range: s.child(sr::RANGE).map(SearchRange::decode).transpose()?,
                     total: de::opt_num(s, sr::TOTAL)?,

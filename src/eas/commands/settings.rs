@@ -209,17 +209,14 @@ impl DeviceInformation {
 /// servers put it (libwbxml's `activesync-005` vector).
 pub(crate) fn part_status(e: &Element<'_>) -> Result<SettingsStatus, Error> {
     let inner = e.child(st::SET).or_else(|| e.child(st::GET));
-    let n = match (de::opt_num(e, st::STATUS)?, inner) {
-        (Some(n), _) => n,
-        (None, Some(i)) => de::req_num(i, st::STATUS)?,
-        (None, None) => {
-            return Err(Error::Missing {
-                parent: e.tag,
-                child: st::STATUS,
-            });
-        }
-    };
-    Ok(SettingsStatus::from_u8(n))
+    match (SettingsStatus::opt(e, st::STATUS)?, inner) {
+        (Some(s), _) => Ok(s),
+        (None, Some(i)) => SettingsStatus::req(i, st::STATUS),
+        (None, None) => Err(Error::Missing {
+            parent: e.tag,
+            child: st::STATUS,
+        }),
+    }
 }
 
 /// Writes `<tag><Status>n</Status></tag>`.
@@ -248,7 +245,7 @@ fn decode_addresses(e: &Element<'_>, acc: &mut Account) -> Result<(), Error> {
 }
 
 fn decode_user_information(e: &Element<'_>) -> Result<UserInformationResponse, Error> {
-    let status = SettingsStatus::from_u8(de::req_num(e, st::STATUS)?);
+    let status = SettingsStatus::req(e, st::STATUS)?;
     let Some(get) = e.child(st::GET) else {
         return Ok(UserInformationResponse {
             status,
@@ -445,13 +442,13 @@ impl Codec for SettingsResponse {
                     },
                 };
                 Some(OofResponse {
-                    status: SettingsStatus::from_u8(de::req_num(o, st::STATUS)?),
+                    status: SettingsStatus::req(o, st::STATUS)?,
                     state,
                 })
             }
         };
         Ok(SettingsResponse {
-            status: SettingsStatus::from_u8(de::req_num(root, st::STATUS)?),
+            status: SettingsStatus::req(root, st::STATUS)?,
             oof,
             device_password: root
                 .child(st::DEVICE_PASSWORD)

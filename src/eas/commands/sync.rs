@@ -16,73 +16,9 @@
 //! client family for years, with MoreAvailable before Commands as in the MS-ASCMD table.
 
 use crate::eas::items::{ApplicationData, BodyPreference, ClientKind, Context};
+use crate::eas::status::status_enum;
 use crate::eas::{Codec, Error, ProtocolVersion, de};
 use crate::wbxml::{Element, Encoder, Limits, OwnedElement, Tag, airsync, airsyncbase};
-
-/// Declares a status enum with its wire numbers, plus a `Common` variant for the status codes
-/// every command may return from 14.0 on ([MS-ASCMD] 2.2.2, 101–177).
-macro_rules! status_enum {
-    ($(#[$m:meta])* $name:ident { $($(#[$vm:meta])* $variant:ident = $num:literal,)* }) => {
-        $(#[$m])*
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-        pub enum $name {
-            $($(#[$vm])* $variant,)*
-            /// A status common to all commands ([MS-ASCMD] 2.2.2), 101–177.
-            Common(u8),
-        }
-
-        impl $name {
-            /// The number sent on the wire.
-            pub const fn code(self) -> u8 {
-                match self {
-                    $(Self::$variant => $num,)*
-                    Self::Common(c) => c,
-                }
-            }
-
-            /// The status for a wire number, if the command defines it.
-            pub const fn from_code(c: u8) -> Option<Self> {
-                match c {
-                    $($num => Some(Self::$variant),)*
-                    101..=177 => Some(Self::Common(c)),
-                    _ => None,
-                }
-            }
-
-            /// Reads a `Status` element.
-            #[allow(dead_code)]
-            pub(crate) fn read(e: &$crate::wbxml::Element<'_>) -> Result<Self, $crate::eas::Error> {
-                let n: u8 = $crate::eas::de::num_of(e)?;
-                Self::from_code(n).ok_or($crate::eas::Error::BadValue {
-                    tag: e.tag,
-                    why: "unknown status code",
-                })
-            }
-
-            /// Reads an optional `Status` child.
-            #[allow(dead_code)]
-            pub(crate) fn opt(
-                parent: &$crate::wbxml::Element<'_>,
-                tag: $crate::wbxml::Tag,
-            ) -> Result<Option<Self>, $crate::eas::Error> {
-                parent.child(tag).map(Self::read).transpose()
-            }
-
-            /// Reads a required `Status` child.
-            #[allow(dead_code)]
-            pub(crate) fn req(
-                parent: &$crate::wbxml::Element<'_>,
-                tag: $crate::wbxml::Tag,
-            ) -> Result<Self, $crate::eas::Error> {
-                Self::opt(parent, tag)?.ok_or($crate::eas::Error::Missing {
-                    parent: parent.tag,
-                    child: tag,
-                })
-            }
-        }
-    };
-}
-pub(crate) use status_enum;
 
 /// Caps on what one Sync request or response may hold.
 pub mod caps {
@@ -121,7 +57,7 @@ pub const fn effective_window(window_size: Option<u32>) -> u32 {
 
 status_enum! {
     /// Sync status ([MS-ASCMD] 2.2.3.177.17).
-    SyncStatus {
+    pub enum SyncStatus with common {
         Success = 1,
         /// Invalid or unknown SyncKey: the client restarts the collection at 0.
         InvalidSyncKey = 3,
@@ -778,7 +714,7 @@ impl SyncCollectionResponse {
         w.start(airsync::COLLECTION)?;
         w.leaf(airsync::SYNC_KEY, &self.sync_key)?;
         w.leaf(airsync::COLLECTION_ID, &self.collection_id)?;
-        w.leaf_int(airsync::STATUS, self.status.code())?;
+        w.leaf_int(airsync::STATUS, self.status.as_u8())?;
         if !self.responses.is_empty() {
             w.start(airsync::RESPONSES)?;
             for r in &self.responses {
@@ -951,7 +887,7 @@ impl SyncReply {
                 w.start(airsync::ADD)?;
                 w.leaf(airsync::CLIENT_ID, client_id)?;
                 opt_leaf(w, airsync::SERVER_ID, server_id.as_deref())?;
-                w.leaf_int(airsync::STATUS, status.code())?;
+                w.leaf_int(airsync::STATUS, status.as_u8())?;
             }
             SyncReply::Change {
                 server_id,
@@ -973,7 +909,7 @@ impl SyncReply {
                 if ctx.version.is_16() {
                     opt_leaf(w, airsyncbase::INSTANCE_ID, instance_id.as_deref())?;
                 }
-                w.leaf_int(airsync::STATUS, status.code())?;
+                w.leaf_int(airsync::STATUS, status.as_u8())?;
             }
             SyncReply::Fetch {
                 server_id,
@@ -982,7 +918,7 @@ impl SyncReply {
             } => {
                 w.start(airsync::FETCH)?;
                 w.leaf(airsync::SERVER_ID, server_id)?;
-                w.leaf_int(airsync::STATUS, status.code())?;
+                w.leaf_int(airsync::STATUS, status.as_u8())?;
                 if let Some(d) = data {
                     d.encode(w, airsync::APPLICATION_DATA, ctx)?;
                 }
@@ -1022,7 +958,7 @@ impl Codec for SyncResponse {
         }
         w.start(airsync::SYNC)?;
         if let Some(s) = self.status {
-            w.leaf_int(airsync::STATUS, s.code())?;
+            w.leaf_int(airsync::STATUS, s.as_u8())?;
         }
         opt_leaf_int(w, airsync::LIMIT, self.limit)?;
         if !self.collections.is_empty() {
@@ -1092,16 +1028,23 @@ mod tests {
 
     #[test]
     fn status_codes() {
+        use crate::eas::status::CommonStatus;
         let all = [1u8, 3, 4, 5, 6, 7, 8, 9, 12, 13, 14, 15, 16];
+        let named: Vec<u8> = SyncStatus::NAMED.iter().map(|s| s.as_u8()).collect();
+        assert_eq!(named, all);
         for c in all {
-            assert_eq!(SyncStatus::from_code(c).map(SyncStatus::code), Some(c));
+            assert_eq!(SyncStatus::from_u8(c).as_u8(), c);
         }
+        // Unknown codes are kept, not rejected: a peer may send codes newer than this table.
         for c in [0u8, 2, 10, 11, 17, 100, 178] {
-            assert_eq!(SyncStatus::from_code(c), None, "{c}");
+            assert_eq!(SyncStatus::from_u8(c), SyncStatus::Other(c), "{c}");
         }
-        assert_eq!(SyncStatus::from_code(142), Some(SyncStatus::Common(142)));
-        assert_eq!(SyncStatus::InvalidSyncKey.code(), 3);
-        assert_eq!(SyncStatus::Retry.code(), 16);
+        assert_eq!(
+            SyncStatus::from_u8(142),
+            SyncStatus::Common(CommonStatus::DeviceNotProvisioned)
+        );
+        assert_eq!(SyncStatus::InvalidSyncKey.as_u8(), 3);
+        assert_eq!(SyncStatus::Retry.as_u8(), 16);
     }
 
     #[test]
