@@ -498,7 +498,7 @@ impl Codec for ProvisionRequest {
             Some(p) => Some(PolicyRequest {
                 policy_type: de::req_text(p, pv::POLICY_TYPE)?.trim().to_owned(),
                 policy_key: parse_key(p)?,
-                status: de::opt_num(p, pv::STATUS)?.map(PolicyAckStatus::from_u8),
+                status: PolicyAckStatus::opt(p, pv::STATUS)?,
             }),
         };
         Ok(ProvisionRequest {

@@ -370,9 +370,7 @@ impl Codec for SearchResponse {
     fn decode(root: &Element<'_>, _v: ProtocolVersion) -> Result<Self, Error> {
         de::expect_root(root, Self::ROOT)?;
         // The schema makes the top Status optional; without it the Store's status speaks.
-        let status = de::opt_num(root, sr::STATUS)?
-            .map(SearchStatus::from_u8)
-            .unwrap_or(SearchStatus::Success);
+        let status = SearchStatus::opt(root, sr::STATUS)?.unwrap_or(SearchStatus::Success);
         let store = match root.child(sr::RESPONSE).and_then(|r| r.child(sr::STORE)) {
             None => None,
             Some(s) => {
