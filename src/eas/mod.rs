@@ -128,6 +128,16 @@ pub(crate) mod de {
         })
     }
 
+    /// Text of an optional child, owned (for decoded structs that outlive the tree).
+    pub fn opt_owned(e: &Element<'_>, tag: Tag) -> Result<Option<String>, Error> {
+        Ok(opt_text(e, tag)?.map(str::to_owned))
+    }
+
+    /// Text of a required child, owned.
+    pub fn req_owned(e: &Element<'_>, tag: Tag) -> Result<String, Error> {
+        Ok(req_text(e, tag)?.to_owned())
+    }
+
     /// A number in an element's text.
     pub fn num_of<T: FromStr>(e: &Element<'_>) -> Result<T, Error> {
         text_of(e)?.trim().parse().map_err(|_| Error::BadValue {
@@ -177,3 +187,30 @@ pub(crate) mod de {
 }
 
 pub(crate) use de::expect_root;
+
+/// Writing helpers shared by the command and item encoders: optional fields are left out,
+/// never written empty.
+pub(crate) mod en {
+    use super::Error;
+    use crate::wbxml::{Encoder, Tag};
+
+    /// `<tag>text</tag>` when there is a value.
+    pub fn opt_leaf(w: &mut Encoder<'_>, tag: Tag, v: Option<&str>) -> Result<(), Error> {
+        if let Some(s) = v {
+            w.leaf(tag, s)?;
+        }
+        Ok(())
+    }
+
+    /// `<tag>n</tag>` when there is a value.
+    pub fn opt_leaf_int(
+        w: &mut Encoder<'_>,
+        tag: Tag,
+        v: Option<impl Into<i64>>,
+    ) -> Result<(), Error> {
+        if let Some(n) = v {
+            w.leaf_int(tag, n)?;
+        }
+        Ok(())
+    }
+}

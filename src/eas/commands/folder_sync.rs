@@ -168,7 +168,7 @@ impl Folder {
         Ok(Folder {
             server_id: req_id(e, fh::SERVER_ID)?,
             parent_id: req_id(e, fh::PARENT_ID)?,
-            display_name: de::req_text(e, fh::DISPLAY_NAME)?.to_owned(),
+            display_name: de::req_owned(e, fh::DISPLAY_NAME)?,
             folder_type: FolderType::from_u8(ty).ok_or(Error::BadValue {
                 tag: fh::TYPE,
                 why: "folder type outside 1-19",

@@ -79,8 +79,8 @@ impl EstimateCollection {
             });
         }
         Ok(EstimateCollection {
-            sync_key: de::req_text(e, airsync::SYNC_KEY)?.to_owned(),
-            collection_id: de::req_text(e, gie::COLLECTION_ID)?.to_owned(),
+            sync_key: de::req_owned(e, airsync::SYNC_KEY)?,
+            collection_id: de::req_owned(e, gie::COLLECTION_ID)?,
             class: class.map(str::to_owned),
             filter_type,
             max_items: options
@@ -190,7 +190,7 @@ impl Codec for GetItemEstimateResponse {
             let status = GetItemEstimateStatus::req(r, gie::STATUS)?;
             let (collection_id, estimate) = match r.child(gie::COLLECTION) {
                 Some(c) => (
-                    Some(de::req_text(c, gie::COLLECTION_ID)?.to_owned()),
+                    Some(de::req_owned(c, gie::COLLECTION_ID)?),
                     de::opt_num(c, gie::ESTIMATE)?,
                 ),
                 None => (None, None),

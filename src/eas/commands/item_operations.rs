@@ -152,7 +152,7 @@ impl FetchOptions {
             });
         }
         Ok(FetchOptions {
-            range: de::opt_text(e, io::RANGE)?.map(str::to_owned),
+            range: de::opt_owned(e, io::RANGE)?,
             mime_support,
             body_preferences,
         })
@@ -176,7 +176,7 @@ impl FetchOptions {
 
 impl Fetch {
     fn decode(e: &Element<'_>) -> Result<Self, Error> {
-        let text = |tag| de::opt_text(e, tag).map(|t| t.map(str::to_owned));
+        let text = |tag| de::opt_owned(e, tag);
         let target = if let Some(server_id) = text(airsync::SERVER_ID)? {
             FetchTarget::Item {
                 collection_id: text(airsync::COLLECTION_ID)?,
@@ -195,7 +195,7 @@ impl Fetch {
             });
         };
         Ok(Fetch {
-            store: de::req_text(e, io::STORE)?.to_owned(),
+            store: de::req_owned(e, io::STORE)?,
             target,
             options: e
                 .child(io::OPTIONS)
@@ -249,12 +249,12 @@ impl Operation {
         Ok(match e.tag {
             io::FETCH => Operation::Fetch(Fetch::decode(e)?),
             io::EMPTY_FOLDER_CONTENTS => Operation::EmptyFolderContents {
-                collection_id: de::req_text(e, airsync::COLLECTION_ID)?.to_owned(),
+                collection_id: de::req_owned(e, airsync::COLLECTION_ID)?,
                 delete_sub_folders: option_flag(e, io::DELETE_SUB_FOLDERS),
             },
             io::MOVE => Operation::Move {
-                conversation_id: de::req_text(e, io::CONVERSATION_ID)?.to_owned(),
-                dst_fld_id: de::req_text(e, io::DST_FLD_ID)?.to_owned(),
+                conversation_id: de::req_owned(e, io::CONVERSATION_ID)?,
+                dst_fld_id: de::req_owned(e, io::DST_FLD_ID)?,
                 move_always: option_flag(e, io::MOVE_ALWAYS),
             },
             tag => {
@@ -396,7 +396,7 @@ impl FetchResult {
     }
 
     fn decode(e: &Element<'_>) -> Result<Self, Error> {
-        let text = |tag| de::opt_text(e, tag).map(|t| t.map(str::to_owned));
+        let text = |tag| de::opt_owned(e, tag);
         Ok(FetchResult {
             status: ItemOperationsStatus::req(e, io::STATUS)?,
             collection_id: text(airsync::COLLECTION_ID)?,
@@ -450,11 +450,11 @@ impl Codec for ItemOperationsResponse {
                 match e.tag {
                     io::MOVE => r.moves.push(MoveResult {
                         status: ItemOperationsStatus::req(e, io::STATUS)?,
-                        conversation_id: de::req_text(e, io::CONVERSATION_ID)?.to_owned(),
+                        conversation_id: de::req_owned(e, io::CONVERSATION_ID)?,
                     }),
                     io::EMPTY_FOLDER_CONTENTS => r.empty_folder_contents.push(EmptyFolderResult {
                         status: ItemOperationsStatus::req(e, io::STATUS)?,
-                        collection_id: de::req_text(e, airsync::COLLECTION_ID)?.to_owned(),
+                        collection_id: de::req_owned(e, airsync::COLLECTION_ID)?,
                     }),
                     io::FETCH => r.fetches.push(FetchResult::decode(e)?),
                     tag => {

@@ -68,9 +68,9 @@ impl Codec for MoveItemsRequest {
         for m in root.children_with(mv::MOVE) {
             de::cap("MoveItems moves", moves.len() + 1, caps::MAX_MOVES)?;
             moves.push(Move {
-                src_msg_id: de::req_text(m, mv::SRC_MSG_ID)?.to_owned(),
-                src_fld_id: de::req_text(m, mv::SRC_FLD_ID)?.to_owned(),
-                dst_fld_id: de::req_text(m, mv::DST_FLD_ID)?.to_owned(),
+                src_msg_id: de::req_owned(m, mv::SRC_MSG_ID)?,
+                src_fld_id: de::req_owned(m, mv::SRC_FLD_ID)?,
+                dst_fld_id: de::req_owned(m, mv::DST_FLD_ID)?,
             });
         }
         Ok(MoveItemsRequest { moves })
@@ -98,9 +98,9 @@ impl Codec for MoveItemsResponse {
         for r in root.children_with(mv::RESPONSE) {
             de::cap("MoveItems responses", responses.len() + 1, caps::MAX_MOVES)?;
             responses.push(MoveResponse {
-                src_msg_id: de::req_text(r, mv::SRC_MSG_ID)?.to_owned(),
+                src_msg_id: de::req_owned(r, mv::SRC_MSG_ID)?,
                 status: MoveItemsStatus::req(r, mv::STATUS)?,
-                dst_msg_id: de::opt_text(r, mv::DST_MSG_ID)?.map(str::to_owned),
+                dst_msg_id: de::opt_owned(r, mv::DST_MSG_ID)?,
             });
         }
         Ok(MoveItemsResponse {

@@ -232,8 +232,7 @@ impl GalEntry {
 
     /// Reads the children of a `Properties` element; non-GAL properties are skipped.
     fn decode(p: &Element<'_>) -> Result<GalEntry, Error> {
-        let s =
-            |tag| -> Result<Option<String>, Error> { Ok(de::opt_text(p, tag)?.map(str::to_owned)) };
+        let s = |tag| de::opt_owned(p, tag);
         let picture = match p.child(gal::PICTURE) {
             None => None,
             Some(pic) => Some(GalPicture {

@@ -240,7 +240,7 @@ fn decode_addresses(e: &Element<'_>, acc: &mut Account) -> Result<(), Error> {
         )?;
         acc.email_addresses.push(de::text_of(a)?.to_owned());
     }
-    acc.primary_smtp_address = de::opt_text(e, st::PRIMARY_SMTP_ADDRESS)?.map(str::to_owned);
+    acc.primary_smtp_address = de::opt_owned(e, st::PRIMARY_SMTP_ADDRESS)?;
     Ok(())
 }
 
@@ -257,9 +257,9 @@ fn decode_user_information(e: &Element<'_>) -> Result<UserInformationResponse, E
         for a in list.children_with(st::ACCOUNT) {
             de::cap("accounts", accounts.len() + 1, MAX_ACCOUNTS)?;
             let mut acc = Account {
-                account_id: de::opt_text(a, st::ACCOUNT_ID)?.map(str::to_owned),
-                account_name: de::opt_text(a, st::ACCOUNT_NAME)?.map(str::to_owned),
-                user_display_name: de::opt_text(a, st::USER_DISPLAY_NAME)?.map(str::to_owned),
+                account_id: de::opt_owned(a, st::ACCOUNT_ID)?,
+                account_name: de::opt_owned(a, st::ACCOUNT_NAME)?,
+                user_display_name: de::opt_owned(a, st::USER_DISPLAY_NAME)?,
                 send_disabled: de::opt_bool(a, st::SEND_DISABLED)?,
                 ..Account::default()
             };
@@ -345,7 +345,7 @@ impl Codec for SettingsRequest {
             None => None,
             Some(o) => Some(if let Some(g) = o.child(st::GET) {
                 OofRequest::Get {
-                    body_type: de::opt_text(g, st::BODY_TYPE)?.map(str::to_owned),
+                    body_type: de::opt_owned(g, st::BODY_TYPE)?,
                 }
             } else if let Some(s) = o.child(st::SET) {
                 OofRequest::Set(s.to_owned_element())

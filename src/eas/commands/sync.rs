@@ -17,7 +17,7 @@
 
 use crate::eas::items::{ApplicationData, BodyPreference, ClientKind, Context};
 use crate::eas::status::status_enum;
-use crate::eas::{Codec, Error, ProtocolVersion, de};
+use crate::eas::{Codec, Error, ProtocolVersion, de, en};
 use crate::wbxml::{Element, Encoder, Limits, OwnedElement, Tag, airsync, airsyncbase};
 
 /// Caps on what one Sync request or response may hold.
@@ -133,28 +133,6 @@ fn opt_ranged(e: &Element<'_>, tag: Tag, max: u8, why: &'static str) -> Result<O
         Some(n) if n > max => Err(Error::BadValue { tag, why }),
         _ => Ok(n),
     }
-}
-
-fn owned_text(e: &Element<'_>, tag: Tag) -> Result<Option<String>, Error> {
-    Ok(de::opt_text(e, tag)?.map(str::to_owned))
-}
-
-fn req_owned(e: &Element<'_>, tag: Tag) -> Result<String, Error> {
-    Ok(de::req_text(e, tag)?.to_owned())
-}
-
-fn opt_leaf(w: &mut Encoder<'_>, tag: Tag, v: Option<&str>) -> Result<(), Error> {
-    if let Some(s) = v {
-        w.leaf(tag, s)?;
-    }
-    Ok(())
-}
-
-fn opt_leaf_int(w: &mut Encoder<'_>, tag: Tag, v: Option<impl Into<i64>>) -> Result<(), Error> {
-    if let Some(n) = v {
-        w.leaf_int(tag, n)?;
-    }
-    Ok(())
 }
 
 /// Item data in a response: `ApplicationData` in Sync, `Properties` in ItemOperations.
@@ -332,9 +310,9 @@ impl SyncCollectionRequest {
             }
         }
         Ok(SyncCollectionRequest {
-            class: owned_text(e, airsync::CLASS)?,
-            sync_key: req_owned(e, airsync::SYNC_KEY)?,
-            collection_id: req_owned(e, airsync::COLLECTION_ID)?,
+            class: de::opt_owned(e, airsync::CLASS)?,
+            sync_key: de::req_owned(e, airsync::SYNC_KEY)?,
+            collection_id: de::req_owned(e, airsync::COLLECTION_ID)?,
             supported,
             deletes_as_moves: empty_true(e, airsync::DELETES_AS_MOVES)?,
             get_changes: empty_true(e, airsync::GET_CHANGES)?,
@@ -346,7 +324,7 @@ impl SyncCollectionRequest {
 
     fn encode(&self, w: &mut Encoder<'_>, v: ProtocolVersion) -> Result<(), Error> {
         w.start(airsync::COLLECTION)?;
-        opt_leaf(w, airsync::CLASS, self.class.as_deref())?;
+        en::opt_leaf(w, airsync::CLASS, self.class.as_deref())?;
         w.leaf(airsync::SYNC_KEY, &self.sync_key)?;
         w.leaf(airsync::COLLECTION_ID, &self.collection_id)?;
         if let Some(tags) = &self.supported {
@@ -358,7 +336,7 @@ impl SyncCollectionRequest {
         }
         write_empty_true(w, airsync::DELETES_AS_MOVES, self.deletes_as_moves)?;
         write_empty_true(w, airsync::GET_CHANGES, self.get_changes)?;
-        opt_leaf_int(w, airsync::WINDOW_SIZE, self.window_size)?;
+        en::opt_leaf_int(w, airsync::WINDOW_SIZE, self.window_size)?;
         for o in &self.options {
             o.encode(w)?;
         }
@@ -409,7 +387,7 @@ impl SyncOptions {
             Some(_) => Some(Conflict::ServerWins),
         };
         Ok(SyncOptions {
-            class: owned_text(e, airsync::CLASS)?,
+            class: de::opt_owned(e, airsync::CLASS)?,
             filter_type: opt_ranged(e, airsync::FILTER_TYPE, 8, "FilterType outside 0-8")?,
             body_preferences,
             conflict,
@@ -426,15 +404,15 @@ impl SyncOptions {
 
     fn encode(&self, w: &mut Encoder<'_>) -> Result<(), Error> {
         w.start(airsync::OPTIONS)?;
-        opt_leaf(w, airsync::CLASS, self.class.as_deref())?;
-        opt_leaf_int(w, airsync::FILTER_TYPE, self.filter_type)?;
+        en::opt_leaf(w, airsync::CLASS, self.class.as_deref())?;
+        en::opt_leaf_int(w, airsync::FILTER_TYPE, self.filter_type)?;
         for b in &self.body_preferences {
             b.encode(w)?;
         }
-        opt_leaf_int(w, airsync::CONFLICT, self.conflict.map(Conflict::code))?;
-        opt_leaf_int(w, airsync::MIME_SUPPORT, self.mime_support)?;
-        opt_leaf_int(w, airsync::MIME_TRUNCATION, self.mime_truncation)?;
-        opt_leaf_int(w, airsync::MAX_ITEMS, self.max_items)?;
+        en::opt_leaf_int(w, airsync::CONFLICT, self.conflict.map(Conflict::code))?;
+        en::opt_leaf_int(w, airsync::MIME_SUPPORT, self.mime_support)?;
+        en::opt_leaf_int(w, airsync::MIME_TRUNCATION, self.mime_truncation)?;
+        en::opt_leaf_int(w, airsync::MAX_ITEMS, self.max_items)?;
         w.end()?;
         Ok(())
     }
@@ -480,21 +458,21 @@ impl ClientCommand {
     fn decode(e: &Element<'_>) -> Result<Self, Error> {
         Ok(match e.tag {
             airsync::ADD => ClientCommand::Add {
-                class: owned_text(e, airsync::CLASS)?,
-                client_id: req_owned(e, airsync::CLIENT_ID)?,
+                class: de::opt_owned(e, airsync::CLASS)?,
+                client_id: de::req_owned(e, airsync::CLIENT_ID)?,
                 data: Self::data(e)?,
             },
             airsync::CHANGE => ClientCommand::Change {
-                server_id: req_owned(e, airsync::SERVER_ID)?,
-                instance_id: owned_text(e, airsyncbase::INSTANCE_ID)?,
+                server_id: de::req_owned(e, airsync::SERVER_ID)?,
+                instance_id: de::opt_owned(e, airsyncbase::INSTANCE_ID)?,
                 data: Self::data(e)?,
             },
             airsync::DELETE => ClientCommand::Delete {
-                server_id: req_owned(e, airsync::SERVER_ID)?,
-                instance_id: owned_text(e, airsyncbase::INSTANCE_ID)?,
+                server_id: de::req_owned(e, airsync::SERVER_ID)?,
+                instance_id: de::opt_owned(e, airsyncbase::INSTANCE_ID)?,
             },
             airsync::FETCH => ClientCommand::Fetch {
-                server_id: req_owned(e, airsync::SERVER_ID)?,
+                server_id: de::req_owned(e, airsync::SERVER_ID)?,
             },
             tag => {
                 return Err(Error::BadValue {
@@ -526,7 +504,7 @@ impl ClientCommand {
                 data,
             } => {
                 w.start(airsync::ADD)?;
-                opt_leaf(w, airsync::CLASS, class.as_deref())?;
+                en::opt_leaf(w, airsync::CLASS, class.as_deref())?;
                 w.leaf(airsync::CLIENT_ID, client_id)?;
                 raw_data(w, data)?;
             }
@@ -604,9 +582,9 @@ impl Codec for SyncRequest {
             }
             w.end()?;
         }
-        opt_leaf_int(w, airsync::WAIT, self.wait)?;
-        opt_leaf_int(w, airsync::HEARTBEAT_INTERVAL, self.heartbeat_interval)?;
-        opt_leaf_int(w, airsync::WINDOW_SIZE, self.window_size)?;
+        en::opt_leaf_int(w, airsync::WAIT, self.wait)?;
+        en::opt_leaf_int(w, airsync::HEARTBEAT_INTERVAL, self.heartbeat_interval)?;
+        en::opt_leaf_int(w, airsync::WINDOW_SIZE, self.window_size)?;
         if self.partial {
             w.empty(airsync::PARTIAL)?;
         }
@@ -690,8 +668,8 @@ impl SyncCollectionResponse {
             }
         }
         Ok(SyncCollectionResponse {
-            sync_key: req_owned(e, airsync::SYNC_KEY)?,
-            collection_id: req_owned(e, airsync::COLLECTION_ID)?,
+            sync_key: de::req_owned(e, airsync::SYNC_KEY)?,
+            collection_id: de::req_owned(e, airsync::COLLECTION_ID)?,
             status: SyncStatus::req(e, airsync::STATUS)?,
             responses,
             more_available: de::flag(e, airsync::MORE_AVAILABLE),
@@ -767,7 +745,7 @@ impl ServerCommand {
     }
 
     fn decode(e: &Element<'_>) -> Result<Self, Error> {
-        let server_id = req_owned(e, airsync::SERVER_ID)?;
+        let server_id = de::req_owned(e, airsync::SERVER_ID)?;
         Ok(match e.tag {
             airsync::ADD => ServerCommand::Add {
                 server_id,
@@ -849,22 +827,22 @@ impl SyncReply {
         let status = SyncStatus::req(e, airsync::STATUS)?;
         Ok(match e.tag {
             airsync::ADD => SyncReply::Add {
-                client_id: req_owned(e, airsync::CLIENT_ID)?,
-                server_id: owned_text(e, airsync::SERVER_ID)?,
+                client_id: de::req_owned(e, airsync::CLIENT_ID)?,
+                server_id: de::opt_owned(e, airsync::SERVER_ID)?,
                 status,
             },
             airsync::CHANGE => SyncReply::Change {
-                server_id: req_owned(e, airsync::SERVER_ID)?,
-                instance_id: owned_text(e, airsyncbase::INSTANCE_ID)?,
+                server_id: de::req_owned(e, airsync::SERVER_ID)?,
+                instance_id: de::opt_owned(e, airsyncbase::INSTANCE_ID)?,
                 status,
             },
             airsync::DELETE => SyncReply::Delete {
-                server_id: req_owned(e, airsync::SERVER_ID)?,
-                instance_id: owned_text(e, airsyncbase::INSTANCE_ID)?,
+                server_id: de::req_owned(e, airsync::SERVER_ID)?,
+                instance_id: de::opt_owned(e, airsyncbase::INSTANCE_ID)?,
                 status,
             },
             airsync::FETCH => SyncReply::Fetch {
-                server_id: req_owned(e, airsync::SERVER_ID)?,
+                server_id: de::req_owned(e, airsync::SERVER_ID)?,
                 status,
                 data: SyncData::opt_raw(e, airsync::APPLICATION_DATA),
             },
@@ -886,7 +864,7 @@ impl SyncReply {
             } => {
                 w.start(airsync::ADD)?;
                 w.leaf(airsync::CLIENT_ID, client_id)?;
-                opt_leaf(w, airsync::SERVER_ID, server_id.as_deref())?;
+                en::opt_leaf(w, airsync::SERVER_ID, server_id.as_deref())?;
                 w.leaf_int(airsync::STATUS, status.as_u8())?;
             }
             SyncReply::Change {
@@ -907,7 +885,7 @@ impl SyncReply {
                 w.start(tag)?;
                 w.leaf(airsync::SERVER_ID, server_id)?;
                 if ctx.version.is_16() {
-                    opt_leaf(w, airsyncbase::INSTANCE_ID, instance_id.as_deref())?;
+                    en::opt_leaf(w, airsyncbase::INSTANCE_ID, instance_id.as_deref())?;
                 }
                 w.leaf_int(airsync::STATUS, status.as_u8())?;
             }
@@ -960,7 +938,7 @@ impl Codec for SyncResponse {
         if let Some(s) = self.status {
             w.leaf_int(airsync::STATUS, s.as_u8())?;
         }
-        opt_leaf_int(w, airsync::LIMIT, self.limit)?;
+        en::opt_leaf_int(w, airsync::LIMIT, self.limit)?;
         if !self.collections.is_empty() {
             w.start(airsync::COLLECTIONS)?;
             for c in &self.collections {
