@@ -177,6 +177,35 @@ pub(crate) mod de {
         e.child(tag).is_some()
     }
 
+    /// A number in an optional child, at most `max` (`why` names the range when it is not).
+    pub fn opt_ranged(
+        e: &Element<'_>,
+        tag: Tag,
+        max: u8,
+        why: &'static str,
+    ) -> Result<Option<u8>, Error> {
+        match opt_num::<u8>(e, tag)? {
+            Some(n) if n > max => Err(Error::BadValue { tag, why }),
+            n => Ok(n),
+        }
+    }
+
+    /// Decodes each element of `items` with `f`, failing with `TooMany` on the element past
+    /// `cap` before decoding it.
+    pub fn capped<'e, 'a: 'e, T>(
+        items: impl Iterator<Item = &'e Element<'a>>,
+        what: &'static str,
+        cap_at: u32,
+        mut f: impl FnMut(&'e Element<'a>) -> Result<T, Error>,
+    ) -> Result<Vec<T>, Error> {
+        let mut out = Vec::new();
+        for e in items {
+            cap(what, out.len() + 1, cap_at)?;
+            out.push(f(e)?);
+        }
+        Ok(out)
+    }
+
     /// Fails when `count` exceeds `cap`; used before collecting repeated elements.
     pub fn cap(what: &'static str, count: usize, cap: u32) -> Result<(), Error> {
         if count > cap as usize {

@@ -134,15 +134,12 @@ impl Codec for GetItemEstimateRequest {
             parent: root.tag,
             child: gie::COLLECTIONS,
         })?;
-        let mut collections = Vec::new();
-        for c in cs.children_with(gie::COLLECTION) {
-            de::cap(
-                "GetItemEstimate collections",
-                collections.len() + 1,
-                caps::MAX_COLLECTIONS,
-            )?;
-            collections.push(EstimateCollection::decode(c)?);
-        }
+        let collections = de::capped(
+            cs.children_with(gie::COLLECTION),
+            "GetItemEstimate collections",
+            caps::MAX_COLLECTIONS,
+            EstimateCollection::decode,
+        )?;
         Ok(GetItemEstimateRequest { collections })
     }
 

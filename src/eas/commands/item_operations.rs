@@ -9,7 +9,7 @@
 //! in that order. A Fetch result is written Status, CollectionId, ServerId, LongId, Class,
 //! FileReference, Properties, as the schema's sequence says.
 
-use super::sync::SyncData;
+use super::sync::{SyncData, decode_body_preferences};
 use crate::eas::items::{BodyPreference, ClientKind, Context};
 use crate::eas::status::status_enum;
 use crate::eas::{Codec, Error, ProtocolVersion, de};
@@ -135,22 +135,8 @@ impl FetchOptions {
     }
 
     fn decode(e: &Element<'_>) -> Result<Self, Error> {
-        let mut body_preferences = Vec::new();
-        for b in e.children_with(airsyncbase::BODY_PREFERENCE) {
-            de::cap(
-                "BodyPreference elements",
-                body_preferences.len() + 1,
-                caps::MAX_BODY_PREFERENCES,
-            )?;
-            body_preferences.push(BodyPreference::decode(b)?);
-        }
-        let mime_support: Option<u8> = de::opt_num(e, airsync::MIME_SUPPORT)?;
-        if mime_support.is_some_and(|m| m > 2) {
-            return Err(Error::BadValue {
-                tag: airsync::MIME_SUPPORT,
-                why: "MIMESupport outside 0-2",
-            });
-        }
+        let body_preferences = decode_body_preferences(e)?;
+        let mime_support = de::opt_ranged(e, airsync::MIME_SUPPORT, 2, "MIMESupport outside 0-2")?;
         Ok(FetchOptions {
             range: de::opt_owned(e, io::RANGE)?,
             mime_support,
@@ -299,15 +285,12 @@ impl Codec for ItemOperationsRequest {
     const ROOT: Tag = io::ITEM_OPERATIONS;
 
     fn decode(root: &Element<'_>, _v: ProtocolVersion) -> Result<Self, Error> {
-        let mut operations = Vec::new();
-        for e in root.elements() {
-            de::cap(
-                "ItemOperations operations",
-                operations.len() + 1,
-                caps::MAX_OPERATIONS,
-            )?;
-            operations.push(Operation::decode(e)?);
-        }
+        let operations = de::capped(
+            root.elements(),
+            "ItemOperations operations",
+            caps::MAX_OPERATIONS,
+            Operation::decode,
+        )?;
         Ok(ItemOperationsRequest { operations })
     }
 

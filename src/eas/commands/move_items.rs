@@ -64,15 +64,18 @@ impl Codec for MoveItemsRequest {
     const ROOT: Tag = mv::MOVE_ITEMS;
 
     fn decode(root: &Element<'_>, _v: ProtocolVersion) -> Result<Self, Error> {
-        let mut moves = Vec::new();
-        for m in root.children_with(mv::MOVE) {
-            de::cap("MoveItems moves", moves.len() + 1, caps::MAX_MOVES)?;
-            moves.push(Move {
-                src_msg_id: de::req_owned(m, mv::SRC_MSG_ID)?,
-                src_fld_id: de::req_owned(m, mv::SRC_FLD_ID)?,
-                dst_fld_id: de::req_owned(m, mv::DST_FLD_ID)?,
-            });
-        }
+        let moves = de::capped(
+            root.children_with(mv::MOVE),
+            "MoveItems moves",
+            caps::MAX_MOVES,
+            |m| {
+                Ok(Move {
+                    src_msg_id: de::req_owned(m, mv::SRC_MSG_ID)?,
+                    src_fld_id: de::req_owned(m, mv::SRC_FLD_ID)?,
+                    dst_fld_id: de::req_owned(m, mv::DST_FLD_ID)?,
+                })
+            },
+        )?;
         Ok(MoveItemsRequest { moves })
     }
 
@@ -94,15 +97,18 @@ impl Codec for MoveItemsResponse {
     const ROOT: Tag = mv::MOVE_ITEMS;
 
     fn decode(root: &Element<'_>, _v: ProtocolVersion) -> Result<Self, Error> {
-        let mut responses = Vec::new();
-        for r in root.children_with(mv::RESPONSE) {
-            de::cap("MoveItems responses", responses.len() + 1, caps::MAX_MOVES)?;
-            responses.push(MoveResponse {
-                src_msg_id: de::req_owned(r, mv::SRC_MSG_ID)?,
-                status: MoveItemsStatus::req(r, mv::STATUS)?,
-                dst_msg_id: de::opt_owned(r, mv::DST_MSG_ID)?,
-            });
-        }
+        let responses = de::capped(
+            root.children_with(mv::RESPONSE),
+            "MoveItems responses",
+            caps::MAX_MOVES,
+            |r| {
+                Ok(MoveResponse {
+                    src_msg_id: de::req_owned(r, mv::SRC_MSG_ID)?,
+                    status: MoveItemsStatus::req(r, mv::STATUS)?,
+                    dst_msg_id: de::opt_owned(r, mv::DST_MSG_ID)?,
+                })
+            },
+        )?;
         Ok(MoveItemsResponse {
             status: MoveItemsStatus::opt(root, mv::STATUS)?,
             responses,

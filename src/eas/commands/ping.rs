@@ -87,25 +87,38 @@ fn non_empty<'a>(e: &Element<'a>, tag: Tag) -> Result<&'a str, Error> {
     Ok(s)
 }
 
+/// The `Folder` children of `Folders` (request and response alike), at most [`MAX_FOLDERS`];
+/// none when `Folders` is absent.
+fn decode_folders<T>(
+    root: &Element<'_>,
+    f: impl FnMut(&Element<'_>) -> Result<T, Error>,
+) -> Result<Vec<T>, Error> {
+    match root.child(ping::FOLDERS) {
+        Some(fs) => de::capped(
+            fs.children_with(ping::FOLDER),
+            "Ping folders",
+            MAX_FOLDERS,
+            f,
+        ),
+        None => Ok(Vec::new()),
+    }
+}
+
 impl Codec for PingRequest {
     const ROOT: Tag = ping::PING;
 
     fn decode(root: &Element<'_>, _v: ProtocolVersion) -> Result<Self, Error> {
         de::expect_root(root, Self::ROOT)?;
-        let mut folders = Vec::new();
-        if let Some(fs) = root.child(ping::FOLDERS) {
-            for f in fs.children_with(ping::FOLDER) {
-                de::cap("Ping folders", folders.len() + 1, MAX_FOLDERS)?;
-                let class = de::req_text(f, ping::CLASS)?;
-                folders.push(PingFolder {
-                    id: non_empty(f, ping::ID)?.to_owned(),
-                    class: Class::parse(class.trim()).ok_or(Error::BadValue {
-                        tag: ping::CLASS,
-                        why: "unknown folder class",
-                    })?,
-                });
-            }
-        }
+        let folders = decode_folders(root, |f| {
+            let class = de::req_text(f, ping::CLASS)?;
+            Ok(PingFolder {
+                id: non_empty(f, ping::ID)?.to_owned(),
+                class: Class::parse(class.trim()).ok_or(Error::BadValue {
+                    tag: ping::CLASS,
+                    why: "unknown folder class",
+                })?,
+            })
+        })?;
         Ok(PingRequest {
             heartbeat_interval: de::opt_num(root, ping::HEARTBEAT_INTERVAL)?,
             folders,
@@ -137,13 +150,7 @@ impl Codec for PingResponse {
 
     fn decode(root: &Element<'_>, _v: ProtocolVersion) -> Result<Self, Error> {
         de::expect_root(root, Self::ROOT)?;
-        let mut folders = Vec::new();
-        if let Some(fs) = root.child(ping::FOLDERS) {
-            for f in fs.children_with(ping::FOLDER) {
-                de::cap("Ping folders", folders.len() + 1, MAX_FOLDERS)?;
-                folders.push(de::text_of(f)?.to_owned());
-            }
-        }
+        let folders = decode_folders(root, |f| Ok(de::text_of(f)?.to_owned()))?;
         Ok(PingResponse {
             status: PingStatus::req(root, ping::STATUS)?,
             folders,

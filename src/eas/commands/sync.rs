@@ -126,13 +126,14 @@ fn write_empty_true(w: &mut Encoder<'_>, tag: Tag, v: Option<bool>) -> Result<()
     }
 }
 
-/// A number in an optional child, checked against an inclusive range.
-fn opt_ranged(e: &Element<'_>, tag: Tag, max: u8, why: &'static str) -> Result<Option<u8>, Error> {
-    let n: Option<u8> = de::opt_num(e, tag)?;
-    match n {
-        Some(n) if n > max => Err(Error::BadValue { tag, why }),
-        _ => Ok(n),
-    }
+/// The `BodyPreference` children of an `Options` block (Sync and ItemOperations alike).
+pub(crate) fn decode_body_preferences(e: &Element<'_>) -> Result<Vec<BodyPreference>, Error> {
+    de::capped(
+        e.children_with(airsyncbase::BODY_PREFERENCE),
+        "BodyPreference elements",
+        caps::MAX_BODY_PREFERENCES,
+        BodyPreference::decode,
+    )
 }
 
 /// Item data in a response: `ApplicationData` in Sync, `Properties` in ItemOperations.
@@ -297,18 +298,21 @@ impl SyncCollectionRequest {
                 Some(tags)
             }
         };
-        let mut options = Vec::new();
-        for o in e.children_with(airsync::OPTIONS) {
-            de::cap("Options blocks", options.len() + 1, caps::MAX_OPTIONS)?;
-            options.push(SyncOptions::decode(o)?);
-        }
-        let mut commands = Vec::new();
-        if let Some(cmds) = e.child(airsync::COMMANDS) {
-            for c in cmds.elements() {
-                de::cap("Sync commands", commands.len() + 1, caps::MAX_COMMANDS)?;
-                commands.push(ClientCommand::decode(c)?);
-            }
-        }
+        let options = de::capped(
+            e.children_with(airsync::OPTIONS),
+            "Options blocks",
+            caps::MAX_OPTIONS,
+            SyncOptions::decode,
+        )?;
+        let commands = match e.child(airsync::COMMANDS) {
+            Some(cmds) => de::capped(
+                cmds.elements(),
+                "Sync commands",
+                caps::MAX_COMMANDS,
+                ClientCommand::decode,
+            )?,
+            None => Vec::new(),
+        };
         Ok(SyncCollectionRequest {
             class: de::opt_owned(e, airsync::CLASS)?,
             sync_key: de::req_owned(e, airsync::SYNC_KEY)?,
@@ -372,27 +376,19 @@ pub struct SyncOptions {
 
 impl SyncOptions {
     fn decode(e: &Element<'_>) -> Result<Self, Error> {
-        let mut body_preferences = Vec::new();
-        for b in e.children_with(airsyncbase::BODY_PREFERENCE) {
-            de::cap(
-                "BodyPreference elements",
-                body_preferences.len() + 1,
-                caps::MAX_BODY_PREFERENCES,
-            )?;
-            body_preferences.push(BodyPreference::decode(b)?);
-        }
-        let conflict = match opt_ranged(e, airsync::CONFLICT, 1, "Conflict is 0 or 1")? {
+        let body_preferences = decode_body_preferences(e)?;
+        let conflict = match de::opt_ranged(e, airsync::CONFLICT, 1, "Conflict is 0 or 1")? {
             None => None,
             Some(0) => Some(Conflict::ClientWins),
             Some(_) => Some(Conflict::ServerWins),
         };
         Ok(SyncOptions {
             class: de::opt_owned(e, airsync::CLASS)?,
-            filter_type: opt_ranged(e, airsync::FILTER_TYPE, 8, "FilterType outside 0-8")?,
+            filter_type: de::opt_ranged(e, airsync::FILTER_TYPE, 8, "FilterType outside 0-8")?,
             body_preferences,
             conflict,
-            mime_support: opt_ranged(e, airsync::MIME_SUPPORT, 2, "MIMESupport outside 0-2")?,
-            mime_truncation: opt_ranged(
+            mime_support: de::opt_ranged(e, airsync::MIME_SUPPORT, 2, "MIMESupport outside 0-2")?,
+            mime_truncation: de::opt_ranged(
                 e,
                 airsync::MIME_TRUNCATION,
                 8,
@@ -540,17 +536,15 @@ impl Codec for SyncRequest {
     const ROOT: Tag = airsync::SYNC;
 
     fn decode(root: &Element<'_>, _v: ProtocolVersion) -> Result<Self, Error> {
-        let mut collections = Vec::new();
-        if let Some(cs) = root.child(airsync::COLLECTIONS) {
-            for c in cs.children_with(airsync::COLLECTION) {
-                de::cap(
-                    "Sync collections",
-                    collections.len() + 1,
-                    caps::MAX_COLLECTIONS,
-                )?;
-                collections.push(SyncCollectionRequest::decode(c)?);
-            }
-        }
+        let collections = match root.child(airsync::COLLECTIONS) {
+            Some(cs) => de::capped(
+                cs.children_with(airsync::COLLECTION),
+                "Sync collections",
+                caps::MAX_COLLECTIONS,
+                SyncCollectionRequest::decode,
+            )?,
+            None => Vec::new(),
+        };
         let wait = de::opt_num(root, airsync::WAIT)?;
         let heartbeat_interval = de::opt_num(root, airsync::HEARTBEAT_INTERVAL)?;
         if wait.is_some() && heartbeat_interval.is_some() {
@@ -911,17 +905,15 @@ impl Codec for SyncResponse {
     const ROOT: Tag = airsync::SYNC;
 
     fn decode(root: &Element<'_>, _v: ProtocolVersion) -> Result<Self, Error> {
-        let mut collections = Vec::new();
-        if let Some(cs) = root.child(airsync::COLLECTIONS) {
-            for c in cs.children_with(airsync::COLLECTION) {
-                de::cap(
-                    "Sync collections",
-                    collections.len() + 1,
-                    caps::MAX_COLLECTIONS,
-                )?;
-                collections.push(SyncCollectionResponse::decode(c)?);
-            }
-        }
+        let collections = match root.child(airsync::COLLECTIONS) {
+            Some(cs) => de::capped(
+                cs.children_with(airsync::COLLECTION),
+                "Sync collections",
+                caps::MAX_COLLECTIONS,
+                SyncCollectionResponse::decode,
+            )?,
+            None => Vec::new(),
+        };
         Ok(SyncResponse {
             status: SyncStatus::opt(root, airsync::STATUS)?,
             limit: de::opt_num(root, airsync::LIMIT)?,
