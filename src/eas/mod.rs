@@ -243,3 +243,73 @@ pub(crate) mod en {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{Error, de, en};
+    use crate::wbxml::{Encoder, Limits, airsync, parse};
+
+    /// `<Sync>` holding `n` `<Collection>` leaves and a `<WindowSize>` of `window`.
+    fn doc(n: u32, window: &str) -> Vec<u8> {
+        let mut buf = Vec::new();
+        let mut w = Encoder::new(&mut buf, 4096).unwrap();
+        w.start(airsync::SYNC).unwrap();
+        for i in 0..n {
+            w.leaf_int(airsync::COLLECTION, i).unwrap();
+        }
+        w.leaf(airsync::WINDOW_SIZE, window).unwrap();
+        en::opt_leaf(&mut w, airsync::SYNC_KEY, None).unwrap();
+        en::opt_leaf_int(&mut w, airsync::WAIT, None::<u32>).unwrap();
+        en::opt_leaf(&mut w, airsync::CLASS, Some("Email")).unwrap();
+        en::opt_leaf_int(&mut w, airsync::LIMIT, Some(7u32)).unwrap();
+        w.end().unwrap();
+        w.finish().unwrap();
+        buf
+    }
+
+    #[test]
+    fn capped_allows_exactly_the_cap() {
+        let read = |n| {
+            let bytes = doc(n, "1");
+            let root = parse(&bytes, Limits::DEFAULT).unwrap();
+            de::capped(root.children_with(airsync::COLLECTION), "c", 3, |e| {
+                de::num_of::<u32>(e)
+            })
+        };
+        assert_eq!(read(0).unwrap(), Vec::<u32>::new());
+        assert_eq!(read(3).unwrap(), [0, 1, 2]);
+        assert!(matches!(read(4), Err(Error::TooMany { what: "c", cap: 3 })));
+    }
+
+    #[test]
+    fn opt_ranged_bounds_and_owned_text() {
+        let check = |window: &str| {
+            let bytes = doc(0, window);
+            let root = parse(&bytes, Limits::DEFAULT).unwrap();
+            de::opt_ranged(&root, airsync::WINDOW_SIZE, 8, "w")
+        };
+        assert_eq!(check("8").unwrap(), Some(8));
+        assert_eq!(check("0").unwrap(), Some(0));
+        assert!(matches!(check("9"), Err(Error::BadValue { why: "w", .. })));
+        assert!(matches!(check("x"), Err(Error::BadValue { .. })));
+
+        let bytes = doc(0, "1");
+        let root = parse(&bytes, Limits::DEFAULT).unwrap();
+        assert_eq!(
+            de::opt_ranged(&root, airsync::FILTER_TYPE, 8, "f").unwrap(),
+            None
+        );
+        // en::opt_leaf* wrote only the present values.
+        assert_eq!(de::opt_owned(&root, airsync::SYNC_KEY).unwrap(), None);
+        assert_eq!(de::opt_owned(&root, airsync::WAIT).unwrap(), None);
+        assert_eq!(de::req_owned(&root, airsync::CLASS).unwrap(), "Email");
+        assert_eq!(
+            de::opt_owned(&root, airsync::LIMIT).unwrap().as_deref(),
+            Some("7")
+        );
+        assert!(matches!(
+            de::req_owned(&root, airsync::SYNC_KEY),
+            Err(Error::Missing { .. })
+        ));
+    }
+}
