@@ -9,7 +9,7 @@
 //! `GetItemEstimateResponse.xsd`).
 
 use crate::eas::status::status_enum;
-use crate::eas::{Codec, Error, ProtocolVersion, de};
+use crate::eas::{Codec, Error, ProtocolVersion, de, en};
 use crate::wbxml::{Element, Encoder, Tag, airsync, get_item_estimate as gie};
 
 /// Caps on one GetItemEstimate.
@@ -96,28 +96,18 @@ impl EstimateCollection {
             if self.max_items.is_some() {
                 return Err(Error::Unencodable("MaxItems needs 14.0 or later"));
             }
-            if let Some(c) = &self.class {
-                w.leaf(gie::CLASS, c)?;
-            }
+            en::opt_leaf(w, gie::CLASS, self.class.as_deref())?;
             w.leaf(airsync::SYNC_KEY, &self.sync_key)?;
             w.leaf(gie::COLLECTION_ID, &self.collection_id)?;
-            if let Some(f) = self.filter_type {
-                w.leaf_int(airsync::FILTER_TYPE, f)?;
-            }
+            en::opt_leaf_int(w, airsync::FILTER_TYPE, self.filter_type)?;
         } else {
             w.leaf(airsync::SYNC_KEY, &self.sync_key)?;
             w.leaf(gie::COLLECTION_ID, &self.collection_id)?;
             if self.filter_type.is_some() || self.class.is_some() || self.max_items.is_some() {
                 w.start(airsync::OPTIONS)?;
-                if let Some(f) = self.filter_type {
-                    w.leaf_int(airsync::FILTER_TYPE, f)?;
-                }
-                if let Some(c) = &self.class {
-                    w.leaf(airsync::CLASS, c)?;
-                }
-                if let Some(m) = self.max_items {
-                    w.leaf_int(airsync::MAX_ITEMS, m)?;
-                }
+                en::opt_leaf_int(w, airsync::FILTER_TYPE, self.filter_type)?;
+                en::opt_leaf(w, airsync::CLASS, self.class.as_deref())?;
+                en::opt_leaf_int(w, airsync::MAX_ITEMS, self.max_items)?;
                 w.end()?;
             }
         }
@@ -216,9 +206,7 @@ impl Codec for GetItemEstimateResponse {
                 (Some(id), estimate) => {
                     w.start(gie::COLLECTION)?;
                     w.leaf(gie::COLLECTION_ID, id)?;
-                    if let Some(n) = estimate {
-                        w.leaf_int(gie::ESTIMATE, n)?;
-                    }
+                    en::opt_leaf_int(w, gie::ESTIMATE, estimate)?;
                     w.end()?;
                 }
                 (None, Some(_)) => {

@@ -12,7 +12,7 @@
 use super::sync::{SyncData, decode_body_preferences};
 use crate::eas::items::{BodyPreference, ClientKind, Context};
 use crate::eas::status::status_enum;
-use crate::eas::{Codec, Error, ProtocolVersion, de};
+use crate::eas::{Codec, Error, ProtocolVersion, de, en};
 use crate::wbxml::{
     Element, Encoder, Tag, airsync, airsyncbase, document_library, item_operations as io, search,
 };
@@ -146,12 +146,8 @@ impl FetchOptions {
 
     fn encode(&self, w: &mut Encoder<'_>) -> Result<(), Error> {
         w.start(io::OPTIONS)?;
-        if let Some(r) = &self.range {
-            w.leaf(io::RANGE, r)?;
-        }
-        if let Some(m) = self.mime_support {
-            w.leaf_int(airsync::MIME_SUPPORT, m)?;
-        }
+        en::opt_leaf(w, io::RANGE, self.range.as_deref())?;
+        en::opt_leaf_int(w, airsync::MIME_SUPPORT, self.mime_support)?;
         for b in &self.body_preferences {
             b.encode(w)?;
         }

@@ -3,7 +3,7 @@
 //! DstMsgId.
 
 use crate::eas::status::status_enum;
-use crate::eas::{Codec, Error, ProtocolVersion, de};
+use crate::eas::{Codec, Error, ProtocolVersion, de, en};
 use crate::wbxml::{Element, Encoder, Tag, move_items as mv};
 
 /// Caps on one MoveItems.
@@ -124,9 +124,7 @@ impl Codec for MoveItemsResponse {
             w.start(mv::RESPONSE)?;
             w.leaf(mv::SRC_MSG_ID, &r.src_msg_id)?;
             w.leaf_int(mv::STATUS, r.status.as_u8())?;
-            if let Some(d) = &r.dst_msg_id {
-                w.leaf(mv::DST_MSG_ID, d)?;
-            }
+            en::opt_leaf(w, mv::DST_MSG_ID, r.dst_msg_id.as_deref())?;
             w.end()?;
         }
         w.end()?;

@@ -5,7 +5,7 @@
 
 use crate::eas::items::Class;
 use crate::eas::status::status_enum;
-use crate::eas::{Codec, Error, ProtocolVersion, de};
+use crate::eas::{Codec, Error, ProtocolVersion, de, en};
 use crate::wbxml::{Element, Encoder, Tag, ping};
 
 /// Most folders one Ping request or response may list when decoded. The server's own limit
@@ -127,9 +127,7 @@ impl Codec for PingRequest {
 
     fn encode(&self, w: &mut Encoder<'_>, _v: ProtocolVersion) -> Result<(), Error> {
         w.start(Self::ROOT)?;
-        if let Some(h) = self.heartbeat_interval {
-            w.leaf_int(ping::HEARTBEAT_INTERVAL, h)?;
-        }
+        en::opt_leaf_int(w, ping::HEARTBEAT_INTERVAL, self.heartbeat_interval)?;
         if !self.folders.is_empty() {
             w.start(ping::FOLDERS)?;
             for f in &self.folders {
@@ -169,12 +167,8 @@ impl Codec for PingResponse {
             }
             w.end()?;
         }
-        if let Some(m) = self.max_folders {
-            w.leaf_int(ping::MAX_FOLDERS, m)?;
-        }
-        if let Some(h) = self.heartbeat_interval {
-            w.leaf_int(ping::HEARTBEAT_INTERVAL, h)?;
-        }
+        en::opt_leaf_int(w, ping::MAX_FOLDERS, self.max_folders)?;
+        en::opt_leaf_int(w, ping::HEARTBEAT_INTERVAL, self.heartbeat_interval)?;
         w.end()?;
         Ok(())
     }

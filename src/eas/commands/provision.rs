@@ -17,7 +17,7 @@
 
 use super::settings::{self, DeviceInformation, SettingsStatus};
 use crate::eas::status::status_enum;
-use crate::eas::{Codec, Error, ProtocolVersion, de};
+use crate::eas::{Codec, Error, ProtocolVersion, de, en};
 use crate::wbxml::{Element, Encoder, Tag, provision as pv, settings as st};
 
 /// The policy type of every protocol version easbox speaks (MS-ASPROV 2.2.2.42).
@@ -522,9 +522,7 @@ impl Codec for ProvisionRequest {
             w.start(pv::POLICIES)?;
             w.start(pv::POLICY)?;
             w.leaf(pv::POLICY_TYPE, &p.policy_type)?;
-            if let Some(k) = p.policy_key {
-                w.leaf_int(pv::POLICY_KEY, k)?;
-            }
+            en::opt_leaf_int(w, pv::POLICY_KEY, p.policy_key)?;
             if let Some(s) = p.status {
                 w.leaf_int(pv::STATUS, s.as_u8())?;
             }
@@ -589,9 +587,7 @@ impl Codec for ProvisionResponse {
             w.start(pv::POLICY)?;
             w.leaf(pv::POLICY_TYPE, &p.policy_type)?;
             w.leaf_int(pv::STATUS, p.status.as_u8())?;
-            if let Some(k) = p.policy_key {
-                w.leaf_int(pv::POLICY_KEY, k)?;
-            }
+            en::opt_leaf_int(w, pv::POLICY_KEY, p.policy_key)?;
             if let Some(doc) = &p.data {
                 w.start(pv::DATA)?;
                 doc.encode(w)?;

@@ -8,7 +8,7 @@
 //! order. Status codes: 2.2.3.177.13.
 
 use crate::eas::status::status_enum;
-use crate::eas::{Codec, Error, ProtocolVersion, de};
+use crate::eas::{Codec, Error, ProtocolVersion, de, en};
 use crate::wbxml::{Element, Encoder, OwnedElement, Tag, gal, search as sr};
 use core::fmt;
 
@@ -347,12 +347,8 @@ impl Codec for SearchRequest {
             }
             if let Some(p) = o.picture {
                 w.start(sr::PICTURE)?;
-                if let Some(m) = p.max_size {
-                    w.leaf_int(sr::MAX_SIZE, m)?;
-                }
-                if let Some(m) = p.max_pictures {
-                    w.leaf_int(sr::MAX_PICTURES, m)?;
-                }
+                en::opt_leaf_int(w, sr::MAX_SIZE, p.max_size)?;
+                en::opt_leaf_int(w, sr::MAX_PICTURES, p.max_pictures)?;
                 w.end()?;
             }
             w.end()?;
@@ -411,9 +407,7 @@ impl Codec for SearchResponse {
             if let Some(r) = s.range {
                 r.encode(w)?;
             }
-            if let Some(t) = s.total {
-                w.leaf_int(sr::TOTAL, t)?;
-            }
+            en::opt_leaf_int(w, sr::TOTAL, s.total)?;
             w.end()?;
             w.end()?;
         }

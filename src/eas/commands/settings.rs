@@ -9,7 +9,7 @@
 //! [`DeviceInformation`] is also what a 14.1+ Provision request carries ([MS-ASPROV] 2.2.2.52).
 
 use crate::eas::status::status_enum;
-use crate::eas::{Codec, Error, ProtocolVersion, de};
+use crate::eas::{Codec, Error, ProtocolVersion, de, en};
 use crate::wbxml::{Element, Encoder, OwnedElement, Tag, settings as st};
 
 /// Longest DeviceInformation value kept (`Settings.xsd`: DeviceInformationStringType,
@@ -196,9 +196,7 @@ impl DeviceInformation {
         if let Some(b) = self.enable_outbound_sms {
             w.leaf(st::ENABLE_OUTBOUND_SMS, if b { "1" } else { "0" })?;
         }
-        if let Some(v) = &self.mobile_operator {
-            w.leaf(st::MOBILE_OPERATOR, v)?;
-        }
+        en::opt_leaf(w, st::MOBILE_OPERATOR, self.mobile_operator.as_deref())?;
         w.end()?;
         w.end()?;
         Ok(())
