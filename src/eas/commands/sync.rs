@@ -136,6 +136,23 @@ pub(crate) fn decode_body_preferences(e: &Element<'_>) -> Result<Vec<BodyPrefere
     )
 }
 
+/// The `Collection` children of `Collections` (request and response alike), at most
+/// [`caps::MAX_COLLECTIONS`]; none when `Collections` is absent.
+fn decode_collections<T>(
+    root: &Element<'_>,
+    f: impl FnMut(&Element<'_>) -> Result<T, Error>,
+) -> Result<Vec<T>, Error> {
+    match root.child(airsync::COLLECTIONS) {
+        Some(cs) => de::capped(
+            cs.children_with(airsync::COLLECTION),
+            "Sync collections",
+            caps::MAX_COLLECTIONS,
+            f,
+        ),
+        None => Ok(Vec::new()),
+    }
+}
+
 /// Item data in a response: `ApplicationData` in Sync, `Properties` in ItemOperations.
 #[derive(Clone, Debug, PartialEq)]
 pub enum SyncData {
@@ -536,15 +553,7 @@ impl Codec for SyncRequest {
     const ROOT: Tag = airsync::SYNC;
 
     fn decode(root: &Element<'_>, _v: ProtocolVersion) -> Result<Self, Error> {
-        let collections = match root.child(airsync::COLLECTIONS) {
-            Some(cs) => de::capped(
-                cs.children_with(airsync::COLLECTION),
-                "Sync collections",
-                caps::MAX_COLLECTIONS,
-                SyncCollectionRequest::decode,
-            )?,
-            None => Vec::new(),
-        };
+        let collections = decode_collections(root, SyncCollectionRequest::decode)?;
         let wait = de::opt_num(root, airsync::WAIT)?;
         let heartbeat_interval = de::opt_num(root, airsync::HEARTBEAT_INTERVAL)?;
         if wait.is_some() && heartbeat_interval.is_some() {
@@ -905,15 +914,7 @@ impl Codec for SyncResponse {
     const ROOT: Tag = airsync::SYNC;
 
     fn decode(root: &Element<'_>, _v: ProtocolVersion) -> Result<Self, Error> {
-        let collections = match root.child(airsync::COLLECTIONS) {
-            Some(cs) => de::capped(
-                cs.children_with(airsync::COLLECTION),
-                "Sync collections",
-                caps::MAX_COLLECTIONS,
-                SyncCollectionResponse::decode,
-            )?,
-            None => Vec::new(),
-        };
+        let collections = decode_collections(root, SyncCollectionResponse::decode)?;
         Ok(SyncResponse {
             status: SyncStatus::opt(root, airsync::STATUS)?,
             limit: de::opt_num(root, airsync::LIMIT)?,
