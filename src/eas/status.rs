@@ -23,6 +23,9 @@
 /// is lost and it encodes back byte for byte. A missing or non-numeric Status stays an error.
 /// The common codes are typed (`CommonStatus`) rather than a bare range of numbers, so that
 /// callers match on names and the gaps in the table (157–159) land in `Other`.
+///
+/// Both public forms expand through the internal `@def` arm; the common form hands it the
+/// `Common` variant and its match arms, so that the two forms cannot drift apart.
 macro_rules! status_enum {
     (
         $(#[$m:meta])*
@@ -30,13 +33,55 @@ macro_rules! status_enum {
             $( $(#[$vm:meta])* $v:ident = $n:literal, )+
         }
     ) => {
+        $crate::eas::status::status_enum! {
+            @def [$(#[$m])*] $name { $( $(#[$vm])* $v = $n, )+ }
+            variants {
+                /// A common status code ([MS-ASCMD] 2.2.2).
+                Common($crate::eas::status::CommonStatus),
+            }
+            as_u8 { $name::Common(c) => c.as_u8(), }
+            name { $name::Common(c) => c.name(), }
+            unnamed(n) {
+                match $crate::eas::status::CommonStatus::from_u8(n) {
+                    Some(c) => $name::Common(c),
+                    None => $name::Other(n),
+                }
+            }
+        }
+
+        impl From<$crate::eas::status::CommonStatus> for $name {
+            fn from(c: $crate::eas::status::CommonStatus) -> Self {
+                $name::Common(c)
+            }
+        }
+    };
+    (
+        $(#[$m:meta])*
+        pub enum $name:ident {
+            $( $(#[$vm:meta])* $v:ident = $n:literal, )+
+        }
+    ) => {
+        $crate::eas::status::status_enum! {
+            @def [$(#[$m])*] $name { $( $(#[$vm])* $v = $n, )+ }
+            variants {}
+            as_u8 {}
+            name {}
+            unnamed(n) { $name::Other(n) }
+        }
+    };
+    (
+        @def [$(#[$m:meta])*] $name:ident { $( $(#[$vm:meta])* $v:ident = $n:literal, )+ }
+        variants { $($variants:tt)* }
+        as_u8 { $($as_u8:tt)* }
+        name { $($names:tt)* }
+        unnamed($u:ident) { $($unnamed:tt)* }
+    ) => {
         $(#[$m])*
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
         pub enum $name {
             $( $(#[$vm])* $v, )+
-            /// A common status code ([MS-ASCMD] 2.2.2).
-            Common($crate::eas::status::CommonStatus),
-            /// A code neither this command nor the common table defines, kept as received.
+            $($variants)*
+            /// A code the specification does not define here, kept as received.
             Other(u8),
         }
 
@@ -48,19 +93,16 @@ macro_rules! status_enum {
             pub const fn as_u8(self) -> u8 {
                 match self {
                     $( $name::$v => $n, )+
-                    $name::Common(c) => c.as_u8(),
+                    $($as_u8)*
                     $name::Other(n) => n,
                 }
             }
 
             /// The status for a number; never fails.
-            pub const fn from_u8(n: u8) -> Self {
-                match n {
+            pub const fn from_u8($u: u8) -> Self {
+                match $u {
                     $( $n => $name::$v, )+
-                    _ => match $crate::eas::status::CommonStatus::from_u8(n) {
-                        Some(c) => $name::Common(c),
-                        None => $name::Other(n),
-                    },
+                    _ => { $($unnamed)* }
                 }
             }
 
@@ -68,67 +110,11 @@ macro_rules! status_enum {
             pub const fn name(self) -> &'static str {
                 match self {
                     $( $name::$v => stringify!($v), )+
-                    $name::Common(c) => c.name(),
+                    $($names)*
                     $name::Other(_) => "Other",
                 }
             }
-        }
 
-        impl From<$crate::eas::status::CommonStatus> for $name {
-            fn from(c: $crate::eas::status::CommonStatus) -> Self {
-                $name::Common(c)
-            }
-        }
-
-        $crate::eas::status::status_enum!(@read $name);
-    };
-    (
-        $(#[$m:meta])*
-        pub enum $name:ident {
-            $( $(#[$vm:meta])* $v:ident = $n:literal, )+
-        }
-    ) => {
-        $(#[$m])*
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-        pub enum $name {
-            $( $(#[$vm])* $v, )+
-            /// A code the specification does not define here, kept as received.
-            Other(u8),
-        }
-
-        impl $name {
-            /// The defined codes, in declaration order.
-            pub const NAMED: &'static [$name] = &[$($name::$v,)+];
-
-            /// The number sent on the wire.
-            pub const fn as_u8(self) -> u8 {
-                match self {
-                    $( $name::$v => $n, )+
-                    $name::Other(n) => n,
-                }
-            }
-
-            /// The status for a number; never fails.
-            pub const fn from_u8(n: u8) -> Self {
-                match n {
-                    $( $n => $name::$v, )+
-                    _ => $name::Other(n),
-                }
-            }
-
-            /// The variant's name, for logs.
-            pub const fn name(self) -> &'static str {
-                match self {
-                    $( $name::$v => stringify!($v), )+
-                    $name::Other(_) => "Other",
-                }
-            }
-        }
-
-        $crate::eas::status::status_enum!(@read $name);
-    };
-    (@read $name:ident) => {
-        impl $name {
             /// Reads a `Status` element: a number (else `BadValue`), any code accepted.
             pub fn read(e: &$crate::wbxml::Element<'_>) -> Result<Self, $crate::eas::Error> {
                 Ok(Self::from_u8($crate::eas::de::num_of(e)?))
