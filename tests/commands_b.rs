@@ -19,6 +19,7 @@ use easbox::eas::commands::sync::{
     SyncData, SyncOptions, SyncReply, SyncRequest, SyncResponse, SyncStatus,
 };
 use easbox::eas::items::{ApplicationData, BodyPreference, Class, Context};
+use easbox::eas::status::CommonStatus;
 use easbox::eas::{Codec, Error, ProtocolVersion, from_wbxml, to_wbxml};
 use easbox::model::{Contact, Item};
 use easbox::wbxml::{
@@ -445,7 +446,7 @@ fn get_item_estimate() {
     assert_eq!(encode_round(&resp, V12), r14, "the response has one shape");
     encode_round(
         &GetItemEstimateResponse {
-            status: Some(GetItemEstimateStatus::Common(110)),
+            status: Some(GetItemEstimateStatus::Common(CommonStatus::ServerError)),
             responses: vec![],
         },
         V14,

@@ -128,6 +128,16 @@ pub(crate) mod de {
         })
     }
 
+    /// Text of an optional child, owned (for decoded structs that outlive the tree).
+    pub fn opt_owned(e: &Element<'_>, tag: Tag) -> Result<Option<String>, Error> {
+        Ok(opt_text(e, tag)?.map(str::to_owned))
+    }
+
+    /// Text of a required child, owned.
+    pub fn req_owned(e: &Element<'_>, tag: Tag) -> Result<String, Error> {
+        Ok(req_text(e, tag)?.to_owned())
+    }
+
     /// A number in an element's text.
     pub fn num_of<T: FromStr>(e: &Element<'_>) -> Result<T, Error> {
         text_of(e)?.trim().parse().map_err(|_| Error::BadValue {
@@ -167,6 +177,35 @@ pub(crate) mod de {
         e.child(tag).is_some()
     }
 
+    /// A number in an optional child, at most `max` (`why` names the range when it is not).
+    pub fn opt_ranged(
+        e: &Element<'_>,
+        tag: Tag,
+        max: u8,
+        why: &'static str,
+    ) -> Result<Option<u8>, Error> {
+        match opt_num::<u8>(e, tag)? {
+            Some(n) if n > max => Err(Error::BadValue { tag, why }),
+            n => Ok(n),
+        }
+    }
+
+    /// Decodes each element of `items` with `f`, failing with `TooMany` on the element past
+    /// `cap` before decoding it.
+    pub fn capped<'e, 'a: 'e, T>(
+        items: impl Iterator<Item = &'e Element<'a>>,
+        what: &'static str,
+        cap_at: u32,
+        mut f: impl FnMut(&'e Element<'a>) -> Result<T, Error>,
+    ) -> Result<Vec<T>, Error> {
+        let mut out = Vec::new();
+        for e in items {
+            cap(what, out.len() + 1, cap_at)?;
+            out.push(f(e)?);
+        }
+        Ok(out)
+    }
+
     /// Fails when `count` exceeds `cap`; used before collecting repeated elements.
     pub fn cap(what: &'static str, count: usize, cap: u32) -> Result<(), Error> {
         if count > cap as usize {
@@ -177,3 +216,100 @@ pub(crate) mod de {
 }
 
 pub(crate) use de::expect_root;
+
+/// Writing helpers shared by the command and item encoders: optional fields are left out,
+/// never written empty.
+pub(crate) mod en {
+    use super::Error;
+    use crate::wbxml::{Encoder, Tag};
+
+    /// `<tag>text</tag>` when there is a value.
+    pub fn opt_leaf(w: &mut Encoder<'_>, tag: Tag, v: Option<&str>) -> Result<(), Error> {
+        if let Some(s) = v {
+            w.leaf(tag, s)?;
+        }
+        Ok(())
+    }
+
+    /// `<tag>n</tag>` when there is a value.
+    pub fn opt_leaf_int(
+        w: &mut Encoder<'_>,
+        tag: Tag,
+        v: Option<impl Into<i64>>,
+    ) -> Result<(), Error> {
+        if let Some(n) = v {
+            w.leaf_int(tag, n)?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Error, de, en};
+    use crate::wbxml::{Encoder, Limits, airsync, parse};
+
+    /// `<Sync>` holding `n` `<Collection>` leaves and a `<WindowSize>` of `window`.
+    fn doc(n: u32, window: &str) -> Vec<u8> {
+        let mut buf = Vec::new();
+        let mut w = Encoder::new(&mut buf, 4096).unwrap();
+        w.start(airsync::SYNC).unwrap();
+        for i in 0..n {
+            w.leaf_int(airsync::COLLECTION, i).unwrap();
+        }
+        w.leaf(airsync::WINDOW_SIZE, window).unwrap();
+        en::opt_leaf(&mut w, airsync::SYNC_KEY, None).unwrap();
+        en::opt_leaf_int(&mut w, airsync::WAIT, None::<u32>).unwrap();
+        en::opt_leaf(&mut w, airsync::CLASS, Some("Email")).unwrap();
+        en::opt_leaf_int(&mut w, airsync::LIMIT, Some(7u32)).unwrap();
+        w.end().unwrap();
+        w.finish().unwrap();
+        buf
+    }
+
+    #[test]
+    fn capped_allows_exactly_the_cap() {
+        let read = |n| {
+            let bytes = doc(n, "1");
+            let root = parse(&bytes, Limits::DEFAULT).unwrap();
+            de::capped(root.children_with(airsync::COLLECTION), "c", 3, |e| {
+                de::num_of::<u32>(e)
+            })
+        };
+        assert_eq!(read(0).unwrap(), Vec::<u32>::new());
+        assert_eq!(read(3).unwrap(), [0, 1, 2]);
+        assert!(matches!(read(4), Err(Error::TooMany { what: "c", cap: 3 })));
+    }
+
+    #[test]
+    fn opt_ranged_bounds_and_owned_text() {
+        let check = |window: &str| {
+            let bytes = doc(0, window);
+            let root = parse(&bytes, Limits::DEFAULT).unwrap();
+            de::opt_ranged(&root, airsync::WINDOW_SIZE, 8, "w")
+        };
+        assert_eq!(check("8").unwrap(), Some(8));
+        assert_eq!(check("0").unwrap(), Some(0));
+        assert!(matches!(check("9"), Err(Error::BadValue { why: "w", .. })));
+        assert!(matches!(check("x"), Err(Error::BadValue { .. })));
+
+        let bytes = doc(0, "1");
+        let root = parse(&bytes, Limits::DEFAULT).unwrap();
+        assert_eq!(
+            de::opt_ranged(&root, airsync::FILTER_TYPE, 8, "f").unwrap(),
+            None
+        );
+        // en::opt_leaf* wrote only the present values.
+        assert_eq!(de::opt_owned(&root, airsync::SYNC_KEY).unwrap(), None);
+        assert_eq!(de::opt_owned(&root, airsync::WAIT).unwrap(), None);
+        assert_eq!(de::req_owned(&root, airsync::CLASS).unwrap(), "Email");
+        assert_eq!(
+            de::opt_owned(&root, airsync::LIMIT).unwrap().as_deref(),
+            Some("7")
+        );
+        assert!(matches!(
+            de::req_owned(&root, airsync::SYNC_KEY),
+            Err(Error::Missing { .. })
+        ));
+    }
+}

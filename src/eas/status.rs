@@ -6,12 +6,26 @@
 //! `status_enum!(… with common …)` therefore hold both, plus `Other(u8)` for a number neither
 //! table defines, so that decoding a peer's reply never fails on a code we do not know.
 
-/// Defines a status enum with explicit numbers, `as_u8`, `from_u8` and `NAMED`.
+/// Defines a status enum with explicit numbers; every command's status codes use it.
 ///
 /// `pub enum X with common { A = 1, … }` adds `Common(CommonStatus)` for codes 101–177 and
-/// `Other(u8)`; `pub enum X { A = 1, … }` adds only `Other(u8)`. `from_u8` is total: a named
-/// code wins, then a common one, then `Other`. `Other(n)` with a named `n` encodes as `n` and
-/// decodes as the named variant; construct named variants instead.
+/// `Other(u8)`; `pub enum X { A = 1, … }` adds only `Other(u8)`. Generated items: `NAMED`,
+/// `as_u8`, `from_u8`, `name`, and the readers `read(e)`, `opt(parent, tag)`,
+/// `req(parent, tag)` for a `Status` element.
+///
+/// `from_u8` is total: a named code wins, then a common one, then `Other`. `Other(n)` with a
+/// named `n` encodes as `n` and decodes as the named variant; construct named variants instead.
+///
+/// Why total rather than failing on an unknown code (an earlier Sync-family macro rejected
+/// them): a Status comes from a peer, and Microsoft adds codes in new protocol versions. A
+/// client must still read a reply that carries a code it has never seen, and a server must not
+/// reject a request over a status it only echoes; `Other(u8)` keeps the number so that nothing
+/// is lost and it encodes back byte for byte. A missing or non-numeric Status stays an error.
+/// The common codes are typed (`CommonStatus`) rather than a bare range of numbers, so that
+/// callers match on names and the gaps in the table (157–159) land in `Other`.
+///
+/// Both public forms expand through the internal `@def` arm; the common form hands it the
+/// `Common` variant and its match arms, so that the two forms cannot drift apart.
 macro_rules! status_enum {
     (
         $(#[$m:meta])*
@@ -19,37 +33,18 @@ macro_rules! status_enum {
             $( $(#[$vm:meta])* $v:ident = $n:literal, )+
         }
     ) => {
-        $(#[$m])*
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-        pub enum $name {
-            $( $(#[$vm])* $v, )+
-            /// A common status code ([MS-ASCMD] 2.2.2).
-            Common($crate::eas::status::CommonStatus),
-            /// A code neither this command nor the common table defines, kept as received.
-            Other(u8),
-        }
-
-        impl $name {
-            /// The codes this command defines, in declaration order.
-            pub const NAMED: &'static [$name] = &[$($name::$v,)+];
-
-            /// The number sent on the wire.
-            pub const fn as_u8(self) -> u8 {
-                match self {
-                    $( $name::$v => $n, )+
-                    $name::Common(c) => c.as_u8(),
-                    $name::Other(n) => n,
-                }
+        $crate::eas::status::status_enum! {
+            @def [$(#[$m])*] $name { $( $(#[$vm])* $v = $n, )+ }
+            variants {
+                /// A common status code ([MS-ASCMD] 2.2.2).
+                Common($crate::eas::status::CommonStatus),
             }
-
-            /// The status for a number; never fails.
-            pub const fn from_u8(n: u8) -> Self {
-                match n {
-                    $( $n => $name::$v, )+
-                    _ => match $crate::eas::status::CommonStatus::from_u8(n) {
-                        Some(c) => $name::Common(c),
-                        None => $name::Other(n),
-                    },
+            as_u8 { $name::Common(c) => c.as_u8(), }
+            name { $name::Common(c) => c.name(), }
+            unnamed(n) {
+                match $crate::eas::status::CommonStatus::from_u8(n) {
+                    Some(c) => $name::Common(c),
+                    None => $name::Other(n),
                 }
             }
         }
@@ -66,32 +61,82 @@ macro_rules! status_enum {
             $( $(#[$vm:meta])* $v:ident = $n:literal, )+
         }
     ) => {
+        $crate::eas::status::status_enum! {
+            @def [$(#[$m])*] $name { $( $(#[$vm])* $v = $n, )+ }
+            variants {}
+            as_u8 {}
+            name {}
+            unnamed(n) { $name::Other(n) }
+        }
+    };
+    (
+        @def [$(#[$m:meta])*] $name:ident { $( $(#[$vm:meta])* $v:ident = $n:literal, )+ }
+        variants { $($variants:tt)* }
+        as_u8 { $($as_u8:tt)* }
+        name { $($names:tt)* }
+        unnamed($u:ident) { $($unnamed:tt)* }
+    ) => {
         $(#[$m])*
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
         pub enum $name {
             $( $(#[$vm])* $v, )+
+            $($variants)*
             /// A code the specification does not define here, kept as received.
             Other(u8),
         }
 
         impl $name {
-            /// The defined codes, in declaration order.
+            /// The codes this command defines, in declaration order.
             pub const NAMED: &'static [$name] = &[$($name::$v,)+];
 
             /// The number sent on the wire.
             pub const fn as_u8(self) -> u8 {
                 match self {
                     $( $name::$v => $n, )+
+                    $($as_u8)*
                     $name::Other(n) => n,
                 }
             }
 
             /// The status for a number; never fails.
-            pub const fn from_u8(n: u8) -> Self {
-                match n {
+            pub const fn from_u8($u: u8) -> Self {
+                match $u {
                     $( $n => $name::$v, )+
-                    _ => $name::Other(n),
+                    _ => { $($unnamed)* }
                 }
+            }
+
+            /// The variant's name (the common code's symbolic name for `Common`), for logs.
+            pub const fn name(self) -> &'static str {
+                match self {
+                    $( $name::$v => stringify!($v), )+
+                    $($names)*
+                    $name::Other(_) => "Other",
+                }
+            }
+
+            /// Reads a `Status` element: a number (else `BadValue`), any code accepted.
+            pub fn read(e: &$crate::wbxml::Element<'_>) -> Result<Self, $crate::eas::Error> {
+                Ok(Self::from_u8($crate::eas::de::num_of(e)?))
+            }
+
+            /// Reads an optional `Status` child of `parent`.
+            pub fn opt(
+                parent: &$crate::wbxml::Element<'_>,
+                tag: $crate::wbxml::Tag,
+            ) -> Result<Option<Self>, $crate::eas::Error> {
+                parent.child(tag).map(Self::read).transpose()
+            }
+
+            /// Reads a required `Status` child of `parent` (`Missing` when absent).
+            pub fn req(
+                parent: &$crate::wbxml::Element<'_>,
+                tag: $crate::wbxml::Tag,
+            ) -> Result<Self, $crate::eas::Error> {
+                Self::opt(parent, tag)?.ok_or($crate::eas::Error::Missing {
+                    parent: parent.tag,
+                    child: tag,
+                })
             }
         }
     };
@@ -351,5 +396,66 @@ mod tests {
             TestStatus::from(CommonStatus::ServerError),
             TestStatus::Common(CommonStatus::ServerError)
         );
+    }
+
+    #[test]
+    fn names_for_logs() {
+        assert_eq!(TestStatus::Bad.name(), "Bad");
+        assert_eq!(TestStatus::from_u8(142).name(), "DeviceNotProvisioned");
+        assert_eq!(TestStatus::Other(99).name(), "Other");
+        assert_eq!(PlainStatus::Ok.name(), "Ok");
+        assert_eq!(PlainStatus::Other(7).name(), "Other");
+    }
+
+    /// `<Sync><Status>{status}</Status></Sync>`, or no Status when `None`.
+    fn sync_with_status(status: Option<&str>) -> Vec<u8> {
+        use crate::wbxml::airsync;
+        let mut buf = Vec::new();
+        let mut w = crate::wbxml::Encoder::new(&mut buf, 256).unwrap();
+        w.start(airsync::SYNC).unwrap();
+        if let Some(s) = status {
+            w.leaf(airsync::STATUS, s).unwrap();
+        }
+        w.end().unwrap();
+        w.finish().unwrap();
+        buf
+    }
+
+    #[test]
+    fn readers_keep_unknown_codes_and_reject_bad_numbers() {
+        use crate::eas::Error;
+        use crate::wbxml::{Limits, airsync, parse};
+        let read = |status: Option<&str>| {
+            let bytes = sync_with_status(status);
+            let root = parse(&bytes, Limits::DEFAULT).unwrap();
+            (
+                TestStatus::req(&root, airsync::STATUS),
+                TestStatus::opt(&root, airsync::STATUS),
+                PlainStatus::req(&root, airsync::STATUS),
+            )
+        };
+        let (t, o, p) = read(Some("2"));
+        assert_eq!(t.unwrap(), TestStatus::Bad);
+        assert_eq!(o.unwrap(), Some(TestStatus::Bad));
+        assert_eq!(p.unwrap(), PlainStatus::Other(2));
+        // A code from a future protocol version is kept, not an error.
+        let (t, _, p) = read(Some("99"));
+        assert_eq!(t.unwrap(), TestStatus::Other(99));
+        assert_eq!(p.unwrap(), PlainStatus::Other(99));
+        let (t, _, _) = read(Some(" 142 "));
+        assert_eq!(
+            t.unwrap(),
+            TestStatus::Common(CommonStatus::DeviceNotProvisioned)
+        );
+        let (t, o, p) = read(None);
+        assert!(matches!(t, Err(Error::Missing { .. })), "{t:?}");
+        assert_eq!(o.unwrap(), None);
+        assert!(matches!(p, Err(Error::Missing { .. })));
+        for bad in ["256", "x", "-1"] {
+            let (t, o, p) = read(Some(bad));
+            assert!(matches!(t, Err(Error::BadValue { .. })), "{bad}: {t:?}");
+            assert!(matches!(o, Err(Error::BadValue { .. })), "{bad}");
+            assert!(matches!(p, Err(Error::BadValue { .. })), "{bad}");
+        }
     }
 }

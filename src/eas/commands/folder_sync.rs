@@ -168,7 +168,7 @@ impl Folder {
         Ok(Folder {
             server_id: req_id(e, fh::SERVER_ID)?,
             parent_id: req_id(e, fh::PARENT_ID)?,
-            display_name: de::req_text(e, fh::DISPLAY_NAME)?.to_owned(),
+            display_name: de::req_owned(e, fh::DISPLAY_NAME)?,
             folder_type: FolderType::from_u8(ty).ok_or(Error::BadValue {
                 tag: fh::TYPE,
                 why: "folder type outside 1-19",
@@ -210,7 +210,7 @@ impl Codec for FolderSyncResponse {
 
     fn decode(root: &Element<'_>, _v: ProtocolVersion) -> Result<Self, Error> {
         de::expect_root(root, Self::ROOT)?;
-        let status = FolderSyncStatus::from_u8(de::req_num(root, fh::STATUS)?);
+        let status = FolderSyncStatus::req(root, fh::STATUS)?;
         let sync_key = match root.child(fh::SYNC_KEY) {
             Some(_) => Some(req_id(root, fh::SYNC_KEY)?),
             None => None,

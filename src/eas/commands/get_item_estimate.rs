@@ -8,8 +8,8 @@
 //! of the version. The response has one shape; it never carries Class (not in
 //! `GetItemEstimateResponse.xsd`).
 
-use super::sync::status_enum;
-use crate::eas::{Codec, Error, ProtocolVersion, de};
+use crate::eas::status::status_enum;
+use crate::eas::{Codec, Error, ProtocolVersion, de, en};
 use crate::wbxml::{Element, Encoder, Tag, airsync, get_item_estimate as gie};
 
 /// Caps on one GetItemEstimate.
@@ -21,7 +21,7 @@ pub mod caps {
 
 status_enum! {
     /// GetItemEstimate status ([MS-ASCMD] 2.2.3.177.7).
-    GetItemEstimateStatus {
+    pub enum GetItemEstimateStatus with common {
         Success = 1,
         /// The collection is unknown or not a syncable folder.
         InvalidCollection = 2,
@@ -79,8 +79,8 @@ impl EstimateCollection {
             });
         }
         Ok(EstimateCollection {
-            sync_key: de::req_text(e, airsync::SYNC_KEY)?.to_owned(),
-            collection_id: de::req_text(e, gie::COLLECTION_ID)?.to_owned(),
+            sync_key: de::req_owned(e, airsync::SYNC_KEY)?,
+            collection_id: de::req_owned(e, gie::COLLECTION_ID)?,
             class: class.map(str::to_owned),
             filter_type,
             max_items: options
@@ -96,28 +96,18 @@ impl EstimateCollection {
             if self.max_items.is_some() {
                 return Err(Error::Unencodable("MaxItems needs 14.0 or later"));
             }
-            if let Some(c) = &self.class {
-                w.leaf(gie::CLASS, c)?;
-            }
+            en::opt_leaf(w, gie::CLASS, self.class.as_deref())?;
             w.leaf(airsync::SYNC_KEY, &self.sync_key)?;
             w.leaf(gie::COLLECTION_ID, &self.collection_id)?;
-            if let Some(f) = self.filter_type {
-                w.leaf_int(airsync::FILTER_TYPE, f)?;
-            }
+            en::opt_leaf_int(w, airsync::FILTER_TYPE, self.filter_type)?;
         } else {
             w.leaf(airsync::SYNC_KEY, &self.sync_key)?;
             w.leaf(gie::COLLECTION_ID, &self.collection_id)?;
             if self.filter_type.is_some() || self.class.is_some() || self.max_items.is_some() {
                 w.start(airsync::OPTIONS)?;
-                if let Some(f) = self.filter_type {
-                    w.leaf_int(airsync::FILTER_TYPE, f)?;
-                }
-                if let Some(c) = &self.class {
-                    w.leaf(airsync::CLASS, c)?;
-                }
-                if let Some(m) = self.max_items {
-                    w.leaf_int(airsync::MAX_ITEMS, m)?;
-                }
+                en::opt_leaf_int(w, airsync::FILTER_TYPE, self.filter_type)?;
+                en::opt_leaf(w, airsync::CLASS, self.class.as_deref())?;
+                en::opt_leaf_int(w, airsync::MAX_ITEMS, self.max_items)?;
                 w.end()?;
             }
         }
@@ -134,15 +124,12 @@ impl Codec for GetItemEstimateRequest {
             parent: root.tag,
             child: gie::COLLECTIONS,
         })?;
-        let mut collections = Vec::new();
-        for c in cs.children_with(gie::COLLECTION) {
-            de::cap(
-                "GetItemEstimate collections",
-                collections.len() + 1,
-                caps::MAX_COLLECTIONS,
-            )?;
-            collections.push(EstimateCollection::decode(c)?);
-        }
+        let collections = de::capped(
+            cs.children_with(gie::COLLECTION),
+            "GetItemEstimate collections",
+            caps::MAX_COLLECTIONS,
+            EstimateCollection::decode,
+        )?;
         Ok(GetItemEstimateRequest { collections })
     }
 
@@ -190,7 +177,7 @@ impl Codec for GetItemEstimateResponse {
             let status = GetItemEstimateStatus::req(r, gie::STATUS)?;
             let (collection_id, estimate) = match r.child(gie::COLLECTION) {
                 Some(c) => (
-                    Some(de::req_text(c, gie::COLLECTION_ID)?.to_owned()),
+                    Some(de::req_owned(c, gie::COLLECTION_ID)?),
                     de::opt_num(c, gie::ESTIMATE)?,
                 ),
                 None => (None, None),
@@ -210,18 +197,16 @@ impl Codec for GetItemEstimateResponse {
     fn encode(&self, w: &mut Encoder<'_>, _v: ProtocolVersion) -> Result<(), Error> {
         w.start(gie::GET_ITEM_ESTIMATE)?;
         if let Some(s) = self.status {
-            w.leaf_int(gie::STATUS, s.code())?;
+            w.leaf_int(gie::STATUS, s.as_u8())?;
         }
         for r in &self.responses {
             w.start(gie::RESPONSE)?;
-            w.leaf_int(gie::STATUS, r.status.code())?;
+            w.leaf_int(gie::STATUS, r.status.as_u8())?;
             match (&r.collection_id, r.estimate) {
                 (Some(id), estimate) => {
                     w.start(gie::COLLECTION)?;
                     w.leaf(gie::COLLECTION_ID, id)?;
-                    if let Some(n) = estimate {
-                        w.leaf_int(gie::ESTIMATE, n)?;
-                    }
+                    en::opt_leaf_int(w, gie::ESTIMATE, estimate)?;
                     w.end()?;
                 }
                 (None, Some(_)) => {
@@ -244,14 +229,19 @@ mod tests {
 
     #[test]
     fn status_codes() {
+        let named: Vec<u8> = GetItemEstimateStatus::NAMED
+            .iter()
+            .map(|s| s.as_u8())
+            .collect();
+        assert_eq!(named, [1, 2, 3, 4]);
         for c in 1u8..=4 {
-            assert_eq!(
-                GetItemEstimateStatus::from_code(c).map(|s| s.code()),
-                Some(c)
-            );
+            assert_eq!(GetItemEstimateStatus::from_u8(c).as_u8(), c);
         }
-        assert_eq!(GetItemEstimateStatus::from_code(5), None);
-        assert_eq!(GetItemEstimateStatus::InvalidSyncKey.code(), 4);
+        assert_eq!(
+            GetItemEstimateStatus::from_u8(5),
+            GetItemEstimateStatus::Other(5)
+        );
+        assert_eq!(GetItemEstimateStatus::InvalidSyncKey.as_u8(), 4);
     }
 
     #[test]

@@ -9,9 +9,10 @@
 //! in that order. A Fetch result is written Status, CollectionId, ServerId, LongId, Class,
 //! FileReference, Properties, as the schema's sequence says.
 
-use super::sync::{SyncData, status_enum};
+use super::sync::{SyncData, decode_body_preferences};
 use crate::eas::items::{BodyPreference, ClientKind, Context};
-use crate::eas::{Codec, Error, ProtocolVersion, de};
+use crate::eas::status::status_enum;
+use crate::eas::{Codec, Error, ProtocolVersion, de, en};
 use crate::wbxml::{
     Element, Encoder, Tag, airsync, airsyncbase, document_library, item_operations as io, search,
 };
@@ -27,7 +28,7 @@ pub mod caps {
 
 status_enum! {
     /// ItemOperations status ([MS-ASCMD] 2.2.3.177.8). 13 is not defined.
-    ItemOperationsStatus {
+    pub enum ItemOperationsStatus with common {
         Success = 1,
         /// Protocol violation or XML validation error (also: an option invalid for its
         /// operation).
@@ -134,24 +135,10 @@ impl FetchOptions {
     }
 
     fn decode(e: &Element<'_>) -> Result<Self, Error> {
-        let mut body_preferences = Vec::new();
-        for b in e.children_with(airsyncbase::BODY_PREFERENCE) {
-            de::cap(
-                "BodyPreference elements",
-                body_preferences.len() + 1,
-                caps::MAX_BODY_PREFERENCES,
-            )?;
-            body_preferences.push(BodyPreference::decode(b)?);
-        }
-        let mime_support: Option<u8> = de::opt_num(e, airsync::MIME_SUPPORT)?;
-        if mime_support.is_some_and(|m| m > 2) {
-            return Err(Error::BadValue {
-                tag: airsync::MIME_SUPPORT,
-                why: "MIMESupport outside 0-2",
-            });
-        }
+        let body_preferences = decode_body_preferences(e)?;
+        let mime_support = de::opt_ranged(e, airsync::MIME_SUPPORT, 2, "MIMESupport outside 0-2")?;
         Ok(FetchOptions {
-            range: de::opt_text(e, io::RANGE)?.map(str::to_owned),
+            range: de::opt_owned(e, io::RANGE)?,
             mime_support,
             body_preferences,
         })
@@ -159,12 +146,8 @@ impl FetchOptions {
 
     fn encode(&self, w: &mut Encoder<'_>) -> Result<(), Error> {
         w.start(io::OPTIONS)?;
-        if let Some(r) = &self.range {
-            w.leaf(io::RANGE, r)?;
-        }
-        if let Some(m) = self.mime_support {
-            w.leaf_int(airsync::MIME_SUPPORT, m)?;
-        }
+        en::opt_leaf(w, io::RANGE, self.range.as_deref())?;
+        en::opt_leaf_int(w, airsync::MIME_SUPPORT, self.mime_support)?;
         for b in &self.body_preferences {
             b.encode(w)?;
         }
@@ -175,7 +158,7 @@ impl FetchOptions {
 
 impl Fetch {
     fn decode(e: &Element<'_>) -> Result<Self, Error> {
-        let text = |tag| de::opt_text(e, tag).map(|t| t.map(str::to_owned));
+        let text = |tag| de::opt_owned(e, tag);
         let target = if let Some(server_id) = text(airsync::SERVER_ID)? {
             FetchTarget::Item {
                 collection_id: text(airsync::COLLECTION_ID)?,
@@ -194,7 +177,7 @@ impl Fetch {
             });
         };
         Ok(Fetch {
-            store: de::req_text(e, io::STORE)?.to_owned(),
+            store: de::req_owned(e, io::STORE)?,
             target,
             options: e
                 .child(io::OPTIONS)
@@ -248,12 +231,12 @@ impl Operation {
         Ok(match e.tag {
             io::FETCH => Operation::Fetch(Fetch::decode(e)?),
             io::EMPTY_FOLDER_CONTENTS => Operation::EmptyFolderContents {
-                collection_id: de::req_text(e, airsync::COLLECTION_ID)?.to_owned(),
+                collection_id: de::req_owned(e, airsync::COLLECTION_ID)?,
                 delete_sub_folders: option_flag(e, io::DELETE_SUB_FOLDERS),
             },
             io::MOVE => Operation::Move {
-                conversation_id: de::req_text(e, io::CONVERSATION_ID)?.to_owned(),
-                dst_fld_id: de::req_text(e, io::DST_FLD_ID)?.to_owned(),
+                conversation_id: de::req_owned(e, io::CONVERSATION_ID)?,
+                dst_fld_id: de::req_owned(e, io::DST_FLD_ID)?,
                 move_always: option_flag(e, io::MOVE_ALWAYS),
             },
             tag => {
@@ -298,15 +281,12 @@ impl Codec for ItemOperationsRequest {
     const ROOT: Tag = io::ITEM_OPERATIONS;
 
     fn decode(root: &Element<'_>, _v: ProtocolVersion) -> Result<Self, Error> {
-        let mut operations = Vec::new();
-        for e in root.elements() {
-            de::cap(
-                "ItemOperations operations",
-                operations.len() + 1,
-                caps::MAX_OPERATIONS,
-            )?;
-            operations.push(Operation::decode(e)?);
-        }
+        let operations = de::capped(
+            root.elements(),
+            "ItemOperations operations",
+            caps::MAX_OPERATIONS,
+            Operation::decode,
+        )?;
         Ok(ItemOperationsRequest { operations })
     }
 
@@ -395,7 +375,7 @@ impl FetchResult {
     }
 
     fn decode(e: &Element<'_>) -> Result<Self, Error> {
-        let text = |tag| de::opt_text(e, tag).map(|t| t.map(str::to_owned));
+        let text = |tag| de::opt_owned(e, tag);
         Ok(FetchResult {
             status: ItemOperationsStatus::req(e, io::STATUS)?,
             collection_id: text(airsync::COLLECTION_ID)?,
@@ -416,7 +396,7 @@ impl FetchResult {
             Ok(())
         };
         w.start(io::FETCH)?;
-        w.leaf_int(io::STATUS, self.status.code())?;
+        w.leaf_int(io::STATUS, self.status.as_u8())?;
         opt(w, airsync::COLLECTION_ID, &self.collection_id)?;
         opt(w, airsync::SERVER_ID, &self.server_id)?;
         opt(w, search::LONG_ID, &self.long_id)?;
@@ -449,11 +429,11 @@ impl Codec for ItemOperationsResponse {
                 match e.tag {
                     io::MOVE => r.moves.push(MoveResult {
                         status: ItemOperationsStatus::req(e, io::STATUS)?,
-                        conversation_id: de::req_text(e, io::CONVERSATION_ID)?.to_owned(),
+                        conversation_id: de::req_owned(e, io::CONVERSATION_ID)?,
                     }),
                     io::EMPTY_FOLDER_CONTENTS => r.empty_folder_contents.push(EmptyFolderResult {
                         status: ItemOperationsStatus::req(e, io::STATUS)?,
-                        collection_id: de::req_text(e, airsync::COLLECTION_ID)?.to_owned(),
+                        collection_id: de::req_owned(e, airsync::COLLECTION_ID)?,
                     }),
                     io::FETCH => r.fetches.push(FetchResult::decode(e)?),
                     tag => {
@@ -475,18 +455,18 @@ impl Codec for ItemOperationsResponse {
             client: self.client,
         };
         w.start(io::ITEM_OPERATIONS)?;
-        w.leaf_int(io::STATUS, self.status.code())?;
+        w.leaf_int(io::STATUS, self.status.as_u8())?;
         if self.results() > 0 {
             w.start(io::RESPONSE)?;
             for m in &self.moves {
                 w.start(io::MOVE)?;
-                w.leaf_int(io::STATUS, m.status.code())?;
+                w.leaf_int(io::STATUS, m.status.as_u8())?;
                 w.leaf(io::CONVERSATION_ID, &m.conversation_id)?;
                 w.end()?;
             }
             for e in &self.empty_folder_contents {
                 w.start(io::EMPTY_FOLDER_CONTENTS)?;
-                w.leaf_int(io::STATUS, e.status.code())?;
+                w.leaf_int(io::STATUS, e.status.as_u8())?;
                 w.leaf(airsync::COLLECTION_ID, &e.collection_id)?;
                 w.end()?;
             }
@@ -503,6 +483,7 @@ impl Codec for ItemOperationsResponse {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::eas::status::CommonStatus;
     use crate::eas::{from_wbxml, to_wbxml};
     use crate::wbxml::Limits;
 
@@ -521,17 +502,26 @@ mod tests {
 
     #[test]
     fn status_codes() {
-        for c in (1u8..=12).chain(14..=18) {
-            assert_eq!(
-                ItemOperationsStatus::from_code(c).map(|s| s.code()),
-                Some(c)
-            );
+        let named: Vec<u8> = ItemOperationsStatus::NAMED
+            .iter()
+            .map(|s| s.as_u8())
+            .collect();
+        let want: Vec<u8> = (1u8..=12).chain(14..=18).collect();
+        assert_eq!(named, want);
+        for c in want {
+            assert_eq!(ItemOperationsStatus::from_u8(c).as_u8(), c);
         }
-        assert_eq!(ItemOperationsStatus::from_code(13), None);
-        assert_eq!(ItemOperationsStatus::from_code(19), None);
         assert_eq!(
-            ItemOperationsStatus::from_code(156),
-            Some(ItemOperationsStatus::Common(156))
+            ItemOperationsStatus::from_u8(13),
+            ItemOperationsStatus::Other(13)
+        );
+        assert_eq!(
+            ItemOperationsStatus::from_u8(19),
+            ItemOperationsStatus::Other(19)
+        );
+        assert_eq!(
+            ItemOperationsStatus::from_u8(156),
+            ItemOperationsStatus::Common(CommonStatus::MoveCommandInvalidDestinationFolder)
         );
     }
 
@@ -619,7 +609,7 @@ mod tests {
             collection_id: "4".into(),
         });
         r.moves.push(MoveResult {
-            status: ItemOperationsStatus::Common(156),
+            status: ItemOperationsStatus::Common(CommonStatus::MoveCommandInvalidDestinationFolder),
             conversation_id: "c".into(),
         });
         let bytes = to_wbxml(&r, V, 4096).unwrap();

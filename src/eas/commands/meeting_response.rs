@@ -7,7 +7,7 @@
 //! both, so decoding keeps duplicates.
 
 use crate::eas::status::status_enum;
-use crate::eas::{Codec, Error, ProtocolVersion, de};
+use crate::eas::{Codec, Error, ProtocolVersion, de, en};
 use crate::wbxml::{Element, Encoder, OwnedElement, Tag, meeting_response as mr, search};
 
 /// Most Request elements in one request, and Result elements in one response.
@@ -99,17 +99,6 @@ pub struct MeetingResponseResponse {
     pub results: Vec<MeetingResult>,
 }
 
-fn opt_string(e: &Element<'_>, tag: Tag) -> Result<Option<String>, Error> {
-    Ok(de::opt_text(e, tag)?.map(str::to_owned))
-}
-
-fn write_opt(w: &mut Encoder<'_>, tag: Tag, v: &Option<String>) -> Result<(), Error> {
-    if let Some(v) = v {
-        w.leaf(tag, v)?;
-    }
-    Ok(())
-}
-
 fn check_instance(v: ProtocolVersion, id: &Option<String>) -> Result<(), Error> {
     if id.is_some() && !v.is_16() {
         return Err(Error::Unencodable("InstanceId needs 16.0"));
@@ -131,10 +120,10 @@ impl Codec for MeetingResponseRequest {
                     tag: mr::USER_RESPONSE,
                     why: "user response outside 1-3",
                 })?,
-                collection_id: opt_string(r, mr::COLLECTION_ID)?,
-                request_id: opt_string(r, mr::REQUEST_ID)?,
-                long_id: opt_string(r, search::LONG_ID)?,
-                instance_id: opt_string(r, mr::INSTANCE_ID)?,
+                collection_id: de::opt_owned(r, mr::COLLECTION_ID)?,
+                request_id: de::opt_owned(r, mr::REQUEST_ID)?,
+                long_id: de::opt_owned(r, search::LONG_ID)?,
+                instance_id: de::opt_owned(r, mr::INSTANCE_ID)?,
                 send_response: r.child(mr::SEND_RESPONSE).map(|s| s.to_owned_element()),
             };
             if req.request_id.is_none() && req.long_id.is_none() {
@@ -163,10 +152,10 @@ impl Codec for MeetingResponseRequest {
             }
             w.start(mr::REQUEST)?;
             w.leaf_int(mr::USER_RESPONSE, r.user_response as u8)?;
-            write_opt(w, mr::COLLECTION_ID, &r.collection_id)?;
-            write_opt(w, mr::REQUEST_ID, &r.request_id)?;
-            write_opt(w, search::LONG_ID, &r.long_id)?;
-            write_opt(w, mr::INSTANCE_ID, &r.instance_id)?;
+            en::opt_leaf(w, mr::COLLECTION_ID, r.collection_id.as_deref())?;
+            en::opt_leaf(w, mr::REQUEST_ID, r.request_id.as_deref())?;
+            en::opt_leaf(w, search::LONG_ID, r.long_id.as_deref())?;
+            en::opt_leaf(w, mr::INSTANCE_ID, r.instance_id.as_deref())?;
             if let Some(s) = &r.send_response {
                 if s.tag != mr::SEND_RESPONSE {
                     return Err(Error::Unencodable("send_response must be a SendResponse"));
@@ -189,10 +178,10 @@ impl Codec for MeetingResponseResponse {
         for r in root.children_with(mr::RESULT) {
             de::cap("meeting results", results.len() + 1, MAX_REQUESTS)?;
             results.push(MeetingResult {
-                request_id: opt_string(r, mr::REQUEST_ID)?,
-                status: MeetingResponseStatus::from_u8(de::req_num(r, mr::STATUS)?),
-                calendar_id: opt_string(r, mr::CALENDAR_ID)?,
-                instance_id: opt_string(r, mr::INSTANCE_ID)?,
+                request_id: de::opt_owned(r, mr::REQUEST_ID)?,
+                status: MeetingResponseStatus::req(r, mr::STATUS)?,
+                calendar_id: de::opt_owned(r, mr::CALENDAR_ID)?,
+                instance_id: de::opt_owned(r, mr::INSTANCE_ID)?,
             });
         }
         Ok(MeetingResponseResponse { results })
@@ -207,10 +196,10 @@ impl Codec for MeetingResponseResponse {
         for r in &self.results {
             check_instance(v, &r.instance_id)?;
             w.start(mr::RESULT)?;
-            write_opt(w, mr::REQUEST_ID, &r.request_id)?;
+            en::opt_leaf(w, mr::REQUEST_ID, r.request_id.as_deref())?;
             w.leaf_int(mr::STATUS, r.status.as_u8())?;
-            write_opt(w, mr::CALENDAR_ID, &r.calendar_id)?;
-            write_opt(w, mr::INSTANCE_ID, &r.instance_id)?;
+            en::opt_leaf(w, mr::CALENDAR_ID, r.calendar_id.as_deref())?;
+            en::opt_leaf(w, mr::INSTANCE_ID, r.instance_id.as_deref())?;
             w.end()?;
         }
         w.end()?;

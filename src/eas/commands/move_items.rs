@@ -2,8 +2,8 @@
 //! [MS-ASCMD] 2.2.3.177.10. Response order per `MoveItemsResponse.xsd`: SrcMsgId, Status,
 //! DstMsgId.
 
-use super::sync::status_enum;
-use crate::eas::{Codec, Error, ProtocolVersion, de};
+use crate::eas::status::status_enum;
+use crate::eas::{Codec, Error, ProtocolVersion, de, en};
 use crate::wbxml::{Element, Encoder, Tag, move_items as mv};
 
 /// Caps on one MoveItems.
@@ -15,7 +15,7 @@ pub mod caps {
 
 status_enum! {
     /// MoveItems status ([MS-ASCMD] 2.2.3.177.10). 6 is not defined.
-    MoveItemsStatus {
+    pub enum MoveItemsStatus with common {
         /// The source folder or the item in it is unknown.
         InvalidSource = 1,
         InvalidDestination = 2,
@@ -64,15 +64,18 @@ impl Codec for MoveItemsRequest {
     const ROOT: Tag = mv::MOVE_ITEMS;
 
     fn decode(root: &Element<'_>, _v: ProtocolVersion) -> Result<Self, Error> {
-        let mut moves = Vec::new();
-        for m in root.children_with(mv::MOVE) {
-            de::cap("MoveItems moves", moves.len() + 1, caps::MAX_MOVES)?;
-            moves.push(Move {
-                src_msg_id: de::req_text(m, mv::SRC_MSG_ID)?.to_owned(),
-                src_fld_id: de::req_text(m, mv::SRC_FLD_ID)?.to_owned(),
-                dst_fld_id: de::req_text(m, mv::DST_FLD_ID)?.to_owned(),
-            });
-        }
+        let moves = de::capped(
+            root.children_with(mv::MOVE),
+            "MoveItems moves",
+            caps::MAX_MOVES,
+            |m| {
+                Ok(Move {
+                    src_msg_id: de::req_owned(m, mv::SRC_MSG_ID)?,
+                    src_fld_id: de::req_owned(m, mv::SRC_FLD_ID)?,
+                    dst_fld_id: de::req_owned(m, mv::DST_FLD_ID)?,
+                })
+            },
+        )?;
         Ok(MoveItemsRequest { moves })
     }
 
@@ -94,15 +97,18 @@ impl Codec for MoveItemsResponse {
     const ROOT: Tag = mv::MOVE_ITEMS;
 
     fn decode(root: &Element<'_>, _v: ProtocolVersion) -> Result<Self, Error> {
-        let mut responses = Vec::new();
-        for r in root.children_with(mv::RESPONSE) {
-            de::cap("MoveItems responses", responses.len() + 1, caps::MAX_MOVES)?;
-            responses.push(MoveResponse {
-                src_msg_id: de::req_text(r, mv::SRC_MSG_ID)?.to_owned(),
-                status: MoveItemsStatus::req(r, mv::STATUS)?,
-                dst_msg_id: de::opt_text(r, mv::DST_MSG_ID)?.map(str::to_owned),
-            });
-        }
+        let responses = de::capped(
+            root.children_with(mv::RESPONSE),
+            "MoveItems responses",
+            caps::MAX_MOVES,
+            |r| {
+                Ok(MoveResponse {
+                    src_msg_id: de::req_owned(r, mv::SRC_MSG_ID)?,
+                    status: MoveItemsStatus::req(r, mv::STATUS)?,
+                    dst_msg_id: de::opt_owned(r, mv::DST_MSG_ID)?,
+                })
+            },
+        )?;
         Ok(MoveItemsResponse {
             status: MoveItemsStatus::opt(root, mv::STATUS)?,
             responses,
@@ -112,15 +118,13 @@ impl Codec for MoveItemsResponse {
     fn encode(&self, w: &mut Encoder<'_>, _v: ProtocolVersion) -> Result<(), Error> {
         w.start(mv::MOVE_ITEMS)?;
         if let Some(s) = self.status {
-            w.leaf_int(mv::STATUS, s.code())?;
+            w.leaf_int(mv::STATUS, s.as_u8())?;
         }
         for r in &self.responses {
             w.start(mv::RESPONSE)?;
             w.leaf(mv::SRC_MSG_ID, &r.src_msg_id)?;
-            w.leaf_int(mv::STATUS, r.status.code())?;
-            if let Some(d) = &r.dst_msg_id {
-                w.leaf(mv::DST_MSG_ID, d)?;
-            }
+            w.leaf_int(mv::STATUS, r.status.as_u8())?;
+            en::opt_leaf(w, mv::DST_MSG_ID, r.dst_msg_id.as_deref())?;
             w.end()?;
         }
         w.end()?;
@@ -136,11 +140,13 @@ mod tests {
 
     #[test]
     fn status_codes() {
+        let named: Vec<u8> = MoveItemsStatus::NAMED.iter().map(|s| s.as_u8()).collect();
+        assert_eq!(named, [1, 2, 3, 4, 5, 7]);
         for c in [1u8, 2, 3, 4, 5, 7] {
-            assert_eq!(MoveItemsStatus::from_code(c).map(|s| s.code()), Some(c));
+            assert_eq!(MoveItemsStatus::from_u8(c).as_u8(), c);
         }
-        assert_eq!(MoveItemsStatus::from_code(6), None);
-        assert_eq!(MoveItemsStatus::from_code(0), None);
+        assert_eq!(MoveItemsStatus::from_u8(6), MoveItemsStatus::Other(6));
+        assert_eq!(MoveItemsStatus::from_u8(0), MoveItemsStatus::Other(0));
     }
 
     #[test]

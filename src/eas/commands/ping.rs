@@ -5,7 +5,7 @@
 
 use crate::eas::items::Class;
 use crate::eas::status::status_enum;
-use crate::eas::{Codec, Error, ProtocolVersion, de};
+use crate::eas::{Codec, Error, ProtocolVersion, de, en};
 use crate::wbxml::{Element, Encoder, Tag, ping};
 
 /// Most folders one Ping request or response may list when decoded. The server's own limit
@@ -87,25 +87,38 @@ fn non_empty<'a>(e: &Element<'a>, tag: Tag) -> Result<&'a str, Error> {
     Ok(s)
 }
 
+/// The `Folder` children of `Folders` (request and response alike), at most [`MAX_FOLDERS`];
+/// none when `Folders` is absent.
+fn decode_folders<T>(
+    root: &Element<'_>,
+    f: impl FnMut(&Element<'_>) -> Result<T, Error>,
+) -> Result<Vec<T>, Error> {
+    match root.child(ping::FOLDERS) {
+        Some(fs) => de::capped(
+            fs.children_with(ping::FOLDER),
+            "Ping folders",
+            MAX_FOLDERS,
+            f,
+        ),
+        None => Ok(Vec::new()),
+    }
+}
+
 impl Codec for PingRequest {
     const ROOT: Tag = ping::PING;
 
     fn decode(root: &Element<'_>, _v: ProtocolVersion) -> Result<Self, Error> {
         de::expect_root(root, Self::ROOT)?;
-        let mut folders = Vec::new();
-        if let Some(fs) = root.child(ping::FOLDERS) {
-            for f in fs.children_with(ping::FOLDER) {
-                de::cap("Ping folders", folders.len() + 1, MAX_FOLDERS)?;
-                let class = de::req_text(f, ping::CLASS)?;
-                folders.push(PingFolder {
-                    id: non_empty(f, ping::ID)?.to_owned(),
-                    class: Class::parse(class.trim()).ok_or(Error::BadValue {
-                        tag: ping::CLASS,
-                        why: "unknown folder class",
-                    })?,
-                });
-            }
-        }
+        let folders = decode_folders(root, |f| {
+            let class = de::req_text(f, ping::CLASS)?;
+            Ok(PingFolder {
+                id: non_empty(f, ping::ID)?.to_owned(),
+                class: Class::parse(class.trim()).ok_or(Error::BadValue {
+                    tag: ping::CLASS,
+                    why: "unknown folder class",
+                })?,
+            })
+        })?;
         Ok(PingRequest {
             heartbeat_interval: de::opt_num(root, ping::HEARTBEAT_INTERVAL)?,
             folders,
@@ -114,9 +127,7 @@ impl Codec for PingRequest {
 
     fn encode(&self, w: &mut Encoder<'_>, _v: ProtocolVersion) -> Result<(), Error> {
         w.start(Self::ROOT)?;
-        if let Some(h) = self.heartbeat_interval {
-            w.leaf_int(ping::HEARTBEAT_INTERVAL, h)?;
-        }
+        en::opt_leaf_int(w, ping::HEARTBEAT_INTERVAL, self.heartbeat_interval)?;
         if !self.folders.is_empty() {
             w.start(ping::FOLDERS)?;
             for f in &self.folders {
@@ -137,15 +148,9 @@ impl Codec for PingResponse {
 
     fn decode(root: &Element<'_>, _v: ProtocolVersion) -> Result<Self, Error> {
         de::expect_root(root, Self::ROOT)?;
-        let mut folders = Vec::new();
-        if let Some(fs) = root.child(ping::FOLDERS) {
-            for f in fs.children_with(ping::FOLDER) {
-                de::cap("Ping folders", folders.len() + 1, MAX_FOLDERS)?;
-                folders.push(de::text_of(f)?.to_owned());
-            }
-        }
+        let folders = decode_folders(root, |f| Ok(de::text_of(f)?.to_owned()))?;
         Ok(PingResponse {
-            status: PingStatus::from_u8(de::req_num(root, ping::STATUS)?),
+            status: PingStatus::req(root, ping::STATUS)?,
             folders,
             max_folders: de::opt_num(root, ping::MAX_FOLDERS)?,
             heartbeat_interval: de::opt_num(root, ping::HEARTBEAT_INTERVAL)?,
@@ -162,12 +167,8 @@ impl Codec for PingResponse {
             }
             w.end()?;
         }
-        if let Some(m) = self.max_folders {
-            w.leaf_int(ping::MAX_FOLDERS, m)?;
-        }
-        if let Some(h) = self.heartbeat_interval {
-            w.leaf_int(ping::HEARTBEAT_INTERVAL, h)?;
-        }
+        en::opt_leaf_int(w, ping::MAX_FOLDERS, self.max_folders)?;
+        en::opt_leaf_int(w, ping::HEARTBEAT_INTERVAL, self.heartbeat_interval)?;
         w.end()?;
         Ok(())
     }

@@ -17,7 +17,7 @@
 
 use super::settings::{self, DeviceInformation, SettingsStatus};
 use crate::eas::status::status_enum;
-use crate::eas::{Codec, Error, ProtocolVersion, de};
+use crate::eas::{Codec, Error, ProtocolVersion, de, en};
 use crate::wbxml::{Element, Encoder, Tag, provision as pv, settings as st};
 
 /// The policy type of every protocol version easbox speaks (MS-ASPROV 2.2.2.42).
@@ -462,10 +462,9 @@ fn parse_key(e: &Element<'_>) -> Result<Option<u32>, Error> {
 }
 
 fn wipe_ack(root: &Element<'_>, tag: Tag) -> Result<Option<RemoteWipeStatus>, Error> {
-    match root.child(tag) {
-        None => Ok(None),
-        Some(e) => Ok(Some(RemoteWipeStatus::from_u8(de::req_num(e, pv::STATUS)?))),
-    }
+    root.child(tag)
+        .map(|e| RemoteWipeStatus::req(e, pv::STATUS))
+        .transpose()
 }
 
 fn check_14_1(v: ProtocolVersion) -> Result<(), Error> {
@@ -499,7 +498,7 @@ impl Codec for ProvisionRequest {
             Some(p) => Some(PolicyRequest {
                 policy_type: de::req_text(p, pv::POLICY_TYPE)?.trim().to_owned(),
                 policy_key: parse_key(p)?,
-                status: de::opt_num(p, pv::STATUS)?.map(PolicyAckStatus::from_u8),
+                status: PolicyAckStatus::opt(p, pv::STATUS)?,
             }),
         };
         Ok(ProvisionRequest {
@@ -523,9 +522,7 @@ impl Codec for ProvisionRequest {
             w.start(pv::POLICIES)?;
             w.start(pv::POLICY)?;
             w.leaf(pv::POLICY_TYPE, &p.policy_type)?;
-            if let Some(k) = p.policy_key {
-                w.leaf_int(pv::POLICY_KEY, k)?;
-            }
+            en::opt_leaf_int(w, pv::POLICY_KEY, p.policy_key)?;
             if let Some(s) = p.status {
                 w.leaf_int(pv::STATUS, s.as_u8())?;
             }
@@ -557,7 +554,7 @@ impl Codec for ProvisionResponse {
             None => None,
             Some(p) => Some(PolicyResponse {
                 policy_type: de::req_text(p, pv::POLICY_TYPE)?.trim().to_owned(),
-                status: PolicyStatus::from_u8(de::req_num(p, pv::STATUS)?),
+                status: PolicyStatus::req(p, pv::STATUS)?,
                 policy_key: parse_key(p)?,
                 data: p
                     .child(pv::DATA)
@@ -571,7 +568,7 @@ impl Codec for ProvisionResponse {
                 .child(st::DEVICE_INFORMATION)
                 .map(settings::part_status)
                 .transpose()?,
-            status: ProvisionStatus::from_u8(de::req_num(root, pv::STATUS)?),
+            status: ProvisionStatus::req(root, pv::STATUS)?,
             policy,
             remote_wipe: de::flag(root, pv::REMOTE_WIPE),
             account_only_remote_wipe: de::flag(root, pv::ACCOUNT_ONLY_REMOTE_WIPE),
@@ -590,9 +587,7 @@ impl Codec for ProvisionResponse {
             w.start(pv::POLICY)?;
             w.leaf(pv::POLICY_TYPE, &p.policy_type)?;
             w.leaf_int(pv::STATUS, p.status.as_u8())?;
-            if let Some(k) = p.policy_key {
-                w.leaf_int(pv::POLICY_KEY, k)?;
-            }
+            en::opt_leaf_int(w, pv::POLICY_KEY, p.policy_key)?;
             if let Some(doc) = &p.data {
                 w.start(pv::DATA)?;
                 doc.encode(w)?;

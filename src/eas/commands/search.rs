@@ -8,7 +8,7 @@
 //! order. Status codes: 2.2.3.177.13.
 
 use crate::eas::status::status_enum;
-use crate::eas::{Codec, Error, ProtocolVersion, de};
+use crate::eas::{Codec, Error, ProtocolVersion, de, en};
 use crate::wbxml::{Element, Encoder, OwnedElement, Tag, gal, search as sr};
 use core::fmt;
 
@@ -232,12 +232,11 @@ impl GalEntry {
 
     /// Reads the children of a `Properties` element; non-GAL properties are skipped.
     fn decode(p: &Element<'_>) -> Result<GalEntry, Error> {
-        let s =
-            |tag| -> Result<Option<String>, Error> { Ok(de::opt_text(p, tag)?.map(str::to_owned)) };
+        let s = |tag| de::opt_owned(p, tag);
         let picture = match p.child(gal::PICTURE) {
             None => None,
             Some(pic) => Some(GalPicture {
-                status: PictureStatus::from_u8(de::req_num(pic, gal::STATUS)?),
+                status: PictureStatus::req(pic, gal::STATUS)?,
                 data: match pic.child(gal::DATA) {
                     None => None,
                     Some(d) => Some(
@@ -348,12 +347,8 @@ impl Codec for SearchRequest {
             }
             if let Some(p) = o.picture {
                 w.start(sr::PICTURE)?;
-                if let Some(m) = p.max_size {
-                    w.leaf_int(sr::MAX_SIZE, m)?;
-                }
-                if let Some(m) = p.max_pictures {
-                    w.leaf_int(sr::MAX_PICTURES, m)?;
-                }
+                en::opt_leaf_int(w, sr::MAX_SIZE, p.max_size)?;
+                en::opt_leaf_int(w, sr::MAX_PICTURES, p.max_pictures)?;
                 w.end()?;
             }
             w.end()?;
@@ -370,9 +365,7 @@ impl Codec for SearchResponse {
     fn decode(root: &Element<'_>, _v: ProtocolVersion) -> Result<Self, Error> {
         de::expect_root(root, Self::ROOT)?;
         // The schema makes the top Status optional; without it the Store's status speaks.
-        let status = de::opt_num(root, sr::STATUS)?
-            .map(SearchStatus::from_u8)
-            .unwrap_or(SearchStatus::Success);
+        let status = SearchStatus::opt(root, sr::STATUS)?.unwrap_or(SearchStatus::Success);
         let store = match root.child(sr::RESPONSE).and_then(|r| r.child(sr::STORE)) {
             None => None,
             Some(s) => {
@@ -385,7 +378,7 @@ impl Codec for SearchResponse {
                     results.push(GalEntry::decode(p)?);
                 }
                 Some(StoreResponse {
-                    status: StoreStatus::from_u8(de::req_num(s, sr::STATUS)?),
+                    status: StoreStatus::req(s, sr::STATUS)?,
                     results,
                     range: s.child(sr::RANGE).map(SearchRange::decode).transpose()?,
                     total: de::opt_num(s, sr::TOTAL)?,
@@ -414,9 +407,7 @@ impl Codec for SearchResponse {
             if let Some(r) = s.range {
                 r.encode(w)?;
             }
-            if let Some(t) = s.total {
-                w.leaf_int(sr::TOTAL, t)?;
-            }
+            en::opt_leaf_int(w, sr::TOTAL, s.total)?;
             w.end()?;
             w.end()?;
         }

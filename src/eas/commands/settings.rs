@@ -9,7 +9,7 @@
 //! [`DeviceInformation`] is also what a 14.1+ Provision request carries ([MS-ASPROV] 2.2.2.52).
 
 use crate::eas::status::status_enum;
-use crate::eas::{Codec, Error, ProtocolVersion, de};
+use crate::eas::{Codec, Error, ProtocolVersion, de, en};
 use crate::wbxml::{Element, Encoder, OwnedElement, Tag, settings as st};
 
 /// Longest DeviceInformation value kept (`Settings.xsd`: DeviceInformationStringType,
@@ -196,9 +196,7 @@ impl DeviceInformation {
         if let Some(b) = self.enable_outbound_sms {
             w.leaf(st::ENABLE_OUTBOUND_SMS, if b { "1" } else { "0" })?;
         }
-        if let Some(v) = &self.mobile_operator {
-            w.leaf(st::MOBILE_OPERATOR, v)?;
-        }
+        en::opt_leaf(w, st::MOBILE_OPERATOR, self.mobile_operator.as_deref())?;
         w.end()?;
         w.end()?;
         Ok(())
@@ -209,17 +207,14 @@ impl DeviceInformation {
 /// servers put it (libwbxml's `activesync-005` vector).
 pub(crate) fn part_status(e: &Element<'_>) -> Result<SettingsStatus, Error> {
     let inner = e.child(st::SET).or_else(|| e.child(st::GET));
-    let n = match (de::opt_num(e, st::STATUS)?, inner) {
-        (Some(n), _) => n,
-        (None, Some(i)) => de::req_num(i, st::STATUS)?,
-        (None, None) => {
-            return Err(Error::Missing {
-                parent: e.tag,
-                child: st::STATUS,
-            });
-        }
-    };
-    Ok(SettingsStatus::from_u8(n))
+    match (SettingsStatus::opt(e, st::STATUS)?, inner) {
+        (Some(s), _) => Ok(s),
+        (None, Some(i)) => SettingsStatus::req(i, st::STATUS),
+        (None, None) => Err(Error::Missing {
+            parent: e.tag,
+            child: st::STATUS,
+        }),
+    }
 }
 
 /// Writes `<tag><Status>n</Status></tag>`.
@@ -243,12 +238,12 @@ fn decode_addresses(e: &Element<'_>, acc: &mut Account) -> Result<(), Error> {
         )?;
         acc.email_addresses.push(de::text_of(a)?.to_owned());
     }
-    acc.primary_smtp_address = de::opt_text(e, st::PRIMARY_SMTP_ADDRESS)?.map(str::to_owned);
+    acc.primary_smtp_address = de::opt_owned(e, st::PRIMARY_SMTP_ADDRESS)?;
     Ok(())
 }
 
 fn decode_user_information(e: &Element<'_>) -> Result<UserInformationResponse, Error> {
-    let status = SettingsStatus::from_u8(de::req_num(e, st::STATUS)?);
+    let status = SettingsStatus::req(e, st::STATUS)?;
     let Some(get) = e.child(st::GET) else {
         return Ok(UserInformationResponse {
             status,
@@ -260,9 +255,9 @@ fn decode_user_information(e: &Element<'_>) -> Result<UserInformationResponse, E
         for a in list.children_with(st::ACCOUNT) {
             de::cap("accounts", accounts.len() + 1, MAX_ACCOUNTS)?;
             let mut acc = Account {
-                account_id: de::opt_text(a, st::ACCOUNT_ID)?.map(str::to_owned),
-                account_name: de::opt_text(a, st::ACCOUNT_NAME)?.map(str::to_owned),
-                user_display_name: de::opt_text(a, st::USER_DISPLAY_NAME)?.map(str::to_owned),
+                account_id: de::opt_owned(a, st::ACCOUNT_ID)?,
+                account_name: de::opt_owned(a, st::ACCOUNT_NAME)?,
+                user_display_name: de::opt_owned(a, st::USER_DISPLAY_NAME)?,
                 send_disabled: de::opt_bool(a, st::SEND_DISABLED)?,
                 ..Account::default()
             };
@@ -348,7 +343,7 @@ impl Codec for SettingsRequest {
             None => None,
             Some(o) => Some(if let Some(g) = o.child(st::GET) {
                 OofRequest::Get {
-                    body_type: de::opt_text(g, st::BODY_TYPE)?.map(str::to_owned),
+                    body_type: de::opt_owned(g, st::BODY_TYPE)?,
                 }
             } else if let Some(s) = o.child(st::SET) {
                 OofRequest::Set(s.to_owned_element())
@@ -445,13 +440,13 @@ impl Codec for SettingsResponse {
                     },
                 };
                 Some(OofResponse {
-                    status: SettingsStatus::from_u8(de::req_num(o, st::STATUS)?),
+                    status: SettingsStatus::req(o, st::STATUS)?,
                     state,
                 })
             }
         };
         Ok(SettingsResponse {
-            status: SettingsStatus::from_u8(de::req_num(root, st::STATUS)?),
+            status: SettingsStatus::req(root, st::STATUS)?,
             oof,
             device_password: root
                 .child(st::DEVICE_PASSWORD)

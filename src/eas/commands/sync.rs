@@ -16,73 +16,9 @@
 //! client family for years, with MoreAvailable before Commands as in the MS-ASCMD table.
 
 use crate::eas::items::{ApplicationData, BodyPreference, ClientKind, Context};
-use crate::eas::{Codec, Error, ProtocolVersion, de};
+use crate::eas::status::status_enum;
+use crate::eas::{Codec, Error, ProtocolVersion, de, en};
 use crate::wbxml::{Element, Encoder, Limits, OwnedElement, Tag, airsync, airsyncbase};
-
-/// Declares a status enum with its wire numbers, plus a `Common` variant for the status codes
-/// every command may return from 14.0 on ([MS-ASCMD] 2.2.2, 101–177).
-macro_rules! status_enum {
-    ($(#[$m:meta])* $name:ident { $($(#[$vm:meta])* $variant:ident = $num:literal,)* }) => {
-        $(#[$m])*
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-        pub enum $name {
-            $($(#[$vm])* $variant,)*
-            /// A status common to all commands ([MS-ASCMD] 2.2.2), 101–177.
-            Common(u8),
-        }
-
-        impl $name {
-            /// The number sent on the wire.
-            pub const fn code(self) -> u8 {
-                match self {
-                    $(Self::$variant => $num,)*
-                    Self::Common(c) => c,
-                }
-            }
-
-            /// The status for a wire number, if the command defines it.
-            pub const fn from_code(c: u8) -> Option<Self> {
-                match c {
-                    $($num => Some(Self::$variant),)*
-                    101..=177 => Some(Self::Common(c)),
-                    _ => None,
-                }
-            }
-
-            /// Reads a `Status` element.
-            #[allow(dead_code)]
-            pub(crate) fn read(e: &$crate::wbxml::Element<'_>) -> Result<Self, $crate::eas::Error> {
-                let n: u8 = $crate::eas::de::num_of(e)?;
-                Self::from_code(n).ok_or($crate::eas::Error::BadValue {
-                    tag: e.tag,
-                    why: "unknown status code",
-                })
-            }
-
-            /// Reads an optional `Status` child.
-            #[allow(dead_code)]
-            pub(crate) fn opt(
-                parent: &$crate::wbxml::Element<'_>,
-                tag: $crate::wbxml::Tag,
-            ) -> Result<Option<Self>, $crate::eas::Error> {
-                parent.child(tag).map(Self::read).transpose()
-            }
-
-            /// Reads a required `Status` child.
-            #[allow(dead_code)]
-            pub(crate) fn req(
-                parent: &$crate::wbxml::Element<'_>,
-                tag: $crate::wbxml::Tag,
-            ) -> Result<Self, $crate::eas::Error> {
-                Self::opt(parent, tag)?.ok_or($crate::eas::Error::Missing {
-                    parent: parent.tag,
-                    child: tag,
-                })
-            }
-        }
-    };
-}
-pub(crate) use status_enum;
 
 /// Caps on what one Sync request or response may hold.
 pub mod caps {
@@ -121,7 +57,7 @@ pub const fn effective_window(window_size: Option<u32>) -> u32 {
 
 status_enum! {
     /// Sync status ([MS-ASCMD] 2.2.3.177.17).
-    SyncStatus {
+    pub enum SyncStatus with common {
         Success = 1,
         /// Invalid or unknown SyncKey: the client restarts the collection at 0.
         InvalidSyncKey = 3,
@@ -190,35 +126,31 @@ fn write_empty_true(w: &mut Encoder<'_>, tag: Tag, v: Option<bool>) -> Result<()
     }
 }
 
-/// A number in an optional child, checked against an inclusive range.
-fn opt_ranged(e: &Element<'_>, tag: Tag, max: u8, why: &'static str) -> Result<Option<u8>, Error> {
-    let n: Option<u8> = de::opt_num(e, tag)?;
-    match n {
-        Some(n) if n > max => Err(Error::BadValue { tag, why }),
-        _ => Ok(n),
+/// The `BodyPreference` children of an `Options` block (Sync and ItemOperations alike).
+pub(crate) fn decode_body_preferences(e: &Element<'_>) -> Result<Vec<BodyPreference>, Error> {
+    de::capped(
+        e.children_with(airsyncbase::BODY_PREFERENCE),
+        "BodyPreference elements",
+        caps::MAX_BODY_PREFERENCES,
+        BodyPreference::decode,
+    )
+}
+
+/// The `Collection` children of `Collections` (request and response alike), at most
+/// [`caps::MAX_COLLECTIONS`]; none when `Collections` is absent.
+fn decode_collections<T>(
+    root: &Element<'_>,
+    f: impl FnMut(&Element<'_>) -> Result<T, Error>,
+) -> Result<Vec<T>, Error> {
+    match root.child(airsync::COLLECTIONS) {
+        Some(cs) => de::capped(
+            cs.children_with(airsync::COLLECTION),
+            "Sync collections",
+            caps::MAX_COLLECTIONS,
+            f,
+        ),
+        None => Ok(Vec::new()),
     }
-}
-
-fn owned_text(e: &Element<'_>, tag: Tag) -> Result<Option<String>, Error> {
-    Ok(de::opt_text(e, tag)?.map(str::to_owned))
-}
-
-fn req_owned(e: &Element<'_>, tag: Tag) -> Result<String, Error> {
-    Ok(de::req_text(e, tag)?.to_owned())
-}
-
-fn opt_leaf(w: &mut Encoder<'_>, tag: Tag, v: Option<&str>) -> Result<(), Error> {
-    if let Some(s) = v {
-        w.leaf(tag, s)?;
-    }
-    Ok(())
-}
-
-fn opt_leaf_int(w: &mut Encoder<'_>, tag: Tag, v: Option<impl Into<i64>>) -> Result<(), Error> {
-    if let Some(n) = v {
-        w.leaf_int(tag, n)?;
-    }
-    Ok(())
 }
 
 /// Item data in a response: `ApplicationData` in Sync, `Properties` in ItemOperations.
@@ -383,22 +315,25 @@ impl SyncCollectionRequest {
                 Some(tags)
             }
         };
-        let mut options = Vec::new();
-        for o in e.children_with(airsync::OPTIONS) {
-            de::cap("Options blocks", options.len() + 1, caps::MAX_OPTIONS)?;
-            options.push(SyncOptions::decode(o)?);
-        }
-        let mut commands = Vec::new();
-        if let Some(cmds) = e.child(airsync::COMMANDS) {
-            for c in cmds.elements() {
-                de::cap("Sync commands", commands.len() + 1, caps::MAX_COMMANDS)?;
-                commands.push(ClientCommand::decode(c)?);
-            }
-        }
+        let options = de::capped(
+            e.children_with(airsync::OPTIONS),
+            "Options blocks",
+            caps::MAX_OPTIONS,
+            SyncOptions::decode,
+        )?;
+        let commands = match e.child(airsync::COMMANDS) {
+            Some(cmds) => de::capped(
+                cmds.elements(),
+                "Sync commands",
+                caps::MAX_COMMANDS,
+                ClientCommand::decode,
+            )?,
+            None => Vec::new(),
+        };
         Ok(SyncCollectionRequest {
-            class: owned_text(e, airsync::CLASS)?,
-            sync_key: req_owned(e, airsync::SYNC_KEY)?,
-            collection_id: req_owned(e, airsync::COLLECTION_ID)?,
+            class: de::opt_owned(e, airsync::CLASS)?,
+            sync_key: de::req_owned(e, airsync::SYNC_KEY)?,
+            collection_id: de::req_owned(e, airsync::COLLECTION_ID)?,
             supported,
             deletes_as_moves: empty_true(e, airsync::DELETES_AS_MOVES)?,
             get_changes: empty_true(e, airsync::GET_CHANGES)?,
@@ -410,7 +345,7 @@ impl SyncCollectionRequest {
 
     fn encode(&self, w: &mut Encoder<'_>, v: ProtocolVersion) -> Result<(), Error> {
         w.start(airsync::COLLECTION)?;
-        opt_leaf(w, airsync::CLASS, self.class.as_deref())?;
+        en::opt_leaf(w, airsync::CLASS, self.class.as_deref())?;
         w.leaf(airsync::SYNC_KEY, &self.sync_key)?;
         w.leaf(airsync::COLLECTION_ID, &self.collection_id)?;
         if let Some(tags) = &self.supported {
@@ -422,7 +357,7 @@ impl SyncCollectionRequest {
         }
         write_empty_true(w, airsync::DELETES_AS_MOVES, self.deletes_as_moves)?;
         write_empty_true(w, airsync::GET_CHANGES, self.get_changes)?;
-        opt_leaf_int(w, airsync::WINDOW_SIZE, self.window_size)?;
+        en::opt_leaf_int(w, airsync::WINDOW_SIZE, self.window_size)?;
         for o in &self.options {
             o.encode(w)?;
         }
@@ -458,27 +393,19 @@ pub struct SyncOptions {
 
 impl SyncOptions {
     fn decode(e: &Element<'_>) -> Result<Self, Error> {
-        let mut body_preferences = Vec::new();
-        for b in e.children_with(airsyncbase::BODY_PREFERENCE) {
-            de::cap(
-                "BodyPreference elements",
-                body_preferences.len() + 1,
-                caps::MAX_BODY_PREFERENCES,
-            )?;
-            body_preferences.push(BodyPreference::decode(b)?);
-        }
-        let conflict = match opt_ranged(e, airsync::CONFLICT, 1, "Conflict is 0 or 1")? {
+        let body_preferences = decode_body_preferences(e)?;
+        let conflict = match de::opt_ranged(e, airsync::CONFLICT, 1, "Conflict is 0 or 1")? {
             None => None,
             Some(0) => Some(Conflict::ClientWins),
             Some(_) => Some(Conflict::ServerWins),
         };
         Ok(SyncOptions {
-            class: owned_text(e, airsync::CLASS)?,
-            filter_type: opt_ranged(e, airsync::FILTER_TYPE, 8, "FilterType outside 0-8")?,
+            class: de::opt_owned(e, airsync::CLASS)?,
+            filter_type: de::opt_ranged(e, airsync::FILTER_TYPE, 8, "FilterType outside 0-8")?,
             body_preferences,
             conflict,
-            mime_support: opt_ranged(e, airsync::MIME_SUPPORT, 2, "MIMESupport outside 0-2")?,
-            mime_truncation: opt_ranged(
+            mime_support: de::opt_ranged(e, airsync::MIME_SUPPORT, 2, "MIMESupport outside 0-2")?,
+            mime_truncation: de::opt_ranged(
                 e,
                 airsync::MIME_TRUNCATION,
                 8,
@@ -490,15 +417,15 @@ impl SyncOptions {
 
     fn encode(&self, w: &mut Encoder<'_>) -> Result<(), Error> {
         w.start(airsync::OPTIONS)?;
-        opt_leaf(w, airsync::CLASS, self.class.as_deref())?;
-        opt_leaf_int(w, airsync::FILTER_TYPE, self.filter_type)?;
+        en::opt_leaf(w, airsync::CLASS, self.class.as_deref())?;
+        en::opt_leaf_int(w, airsync::FILTER_TYPE, self.filter_type)?;
         for b in &self.body_preferences {
             b.encode(w)?;
         }
-        opt_leaf_int(w, airsync::CONFLICT, self.conflict.map(Conflict::code))?;
-        opt_leaf_int(w, airsync::MIME_SUPPORT, self.mime_support)?;
-        opt_leaf_int(w, airsync::MIME_TRUNCATION, self.mime_truncation)?;
-        opt_leaf_int(w, airsync::MAX_ITEMS, self.max_items)?;
+        en::opt_leaf_int(w, airsync::CONFLICT, self.conflict.map(Conflict::code))?;
+        en::opt_leaf_int(w, airsync::MIME_SUPPORT, self.mime_support)?;
+        en::opt_leaf_int(w, airsync::MIME_TRUNCATION, self.mime_truncation)?;
+        en::opt_leaf_int(w, airsync::MAX_ITEMS, self.max_items)?;
         w.end()?;
         Ok(())
     }
@@ -544,21 +471,21 @@ impl ClientCommand {
     fn decode(e: &Element<'_>) -> Result<Self, Error> {
         Ok(match e.tag {
             airsync::ADD => ClientCommand::Add {
-                class: owned_text(e, airsync::CLASS)?,
-                client_id: req_owned(e, airsync::CLIENT_ID)?,
+                class: de::opt_owned(e, airsync::CLASS)?,
+                client_id: de::req_owned(e, airsync::CLIENT_ID)?,
                 data: Self::data(e)?,
             },
             airsync::CHANGE => ClientCommand::Change {
-                server_id: req_owned(e, airsync::SERVER_ID)?,
-                instance_id: owned_text(e, airsyncbase::INSTANCE_ID)?,
+                server_id: de::req_owned(e, airsync::SERVER_ID)?,
+                instance_id: de::opt_owned(e, airsyncbase::INSTANCE_ID)?,
                 data: Self::data(e)?,
             },
             airsync::DELETE => ClientCommand::Delete {
-                server_id: req_owned(e, airsync::SERVER_ID)?,
-                instance_id: owned_text(e, airsyncbase::INSTANCE_ID)?,
+                server_id: de::req_owned(e, airsync::SERVER_ID)?,
+                instance_id: de::opt_owned(e, airsyncbase::INSTANCE_ID)?,
             },
             airsync::FETCH => ClientCommand::Fetch {
-                server_id: req_owned(e, airsync::SERVER_ID)?,
+                server_id: de::req_owned(e, airsync::SERVER_ID)?,
             },
             tag => {
                 return Err(Error::BadValue {
@@ -590,7 +517,7 @@ impl ClientCommand {
                 data,
             } => {
                 w.start(airsync::ADD)?;
-                opt_leaf(w, airsync::CLASS, class.as_deref())?;
+                en::opt_leaf(w, airsync::CLASS, class.as_deref())?;
                 w.leaf(airsync::CLIENT_ID, client_id)?;
                 raw_data(w, data)?;
             }
@@ -626,17 +553,7 @@ impl Codec for SyncRequest {
     const ROOT: Tag = airsync::SYNC;
 
     fn decode(root: &Element<'_>, _v: ProtocolVersion) -> Result<Self, Error> {
-        let mut collections = Vec::new();
-        if let Some(cs) = root.child(airsync::COLLECTIONS) {
-            for c in cs.children_with(airsync::COLLECTION) {
-                de::cap(
-                    "Sync collections",
-                    collections.len() + 1,
-                    caps::MAX_COLLECTIONS,
-                )?;
-                collections.push(SyncCollectionRequest::decode(c)?);
-            }
-        }
+        let collections = decode_collections(root, SyncCollectionRequest::decode)?;
         let wait = de::opt_num(root, airsync::WAIT)?;
         let heartbeat_interval = de::opt_num(root, airsync::HEARTBEAT_INTERVAL)?;
         if wait.is_some() && heartbeat_interval.is_some() {
@@ -668,9 +585,9 @@ impl Codec for SyncRequest {
             }
             w.end()?;
         }
-        opt_leaf_int(w, airsync::WAIT, self.wait)?;
-        opt_leaf_int(w, airsync::HEARTBEAT_INTERVAL, self.heartbeat_interval)?;
-        opt_leaf_int(w, airsync::WINDOW_SIZE, self.window_size)?;
+        en::opt_leaf_int(w, airsync::WAIT, self.wait)?;
+        en::opt_leaf_int(w, airsync::HEARTBEAT_INTERVAL, self.heartbeat_interval)?;
+        en::opt_leaf_int(w, airsync::WINDOW_SIZE, self.window_size)?;
         if self.partial {
             w.empty(airsync::PARTIAL)?;
         }
@@ -754,8 +671,8 @@ impl SyncCollectionResponse {
             }
         }
         Ok(SyncCollectionResponse {
-            sync_key: req_owned(e, airsync::SYNC_KEY)?,
-            collection_id: req_owned(e, airsync::COLLECTION_ID)?,
+            sync_key: de::req_owned(e, airsync::SYNC_KEY)?,
+            collection_id: de::req_owned(e, airsync::COLLECTION_ID)?,
             status: SyncStatus::req(e, airsync::STATUS)?,
             responses,
             more_available: de::flag(e, airsync::MORE_AVAILABLE),
@@ -778,7 +695,7 @@ impl SyncCollectionResponse {
         w.start(airsync::COLLECTION)?;
         w.leaf(airsync::SYNC_KEY, &self.sync_key)?;
         w.leaf(airsync::COLLECTION_ID, &self.collection_id)?;
-        w.leaf_int(airsync::STATUS, self.status.code())?;
+        w.leaf_int(airsync::STATUS, self.status.as_u8())?;
         if !self.responses.is_empty() {
             w.start(airsync::RESPONSES)?;
             for r in &self.responses {
@@ -831,7 +748,7 @@ impl ServerCommand {
     }
 
     fn decode(e: &Element<'_>) -> Result<Self, Error> {
-        let server_id = req_owned(e, airsync::SERVER_ID)?;
+        let server_id = de::req_owned(e, airsync::SERVER_ID)?;
         Ok(match e.tag {
             airsync::ADD => ServerCommand::Add {
                 server_id,
@@ -913,22 +830,22 @@ impl SyncReply {
         let status = SyncStatus::req(e, airsync::STATUS)?;
         Ok(match e.tag {
             airsync::ADD => SyncReply::Add {
-                client_id: req_owned(e, airsync::CLIENT_ID)?,
-                server_id: owned_text(e, airsync::SERVER_ID)?,
+                client_id: de::req_owned(e, airsync::CLIENT_ID)?,
+                server_id: de::opt_owned(e, airsync::SERVER_ID)?,
                 status,
             },
             airsync::CHANGE => SyncReply::Change {
-                server_id: req_owned(e, airsync::SERVER_ID)?,
-                instance_id: owned_text(e, airsyncbase::INSTANCE_ID)?,
+                server_id: de::req_owned(e, airsync::SERVER_ID)?,
+                instance_id: de::opt_owned(e, airsyncbase::INSTANCE_ID)?,
                 status,
             },
             airsync::DELETE => SyncReply::Delete {
-                server_id: req_owned(e, airsync::SERVER_ID)?,
-                instance_id: owned_text(e, airsyncbase::INSTANCE_ID)?,
+                server_id: de::req_owned(e, airsync::SERVER_ID)?,
+                instance_id: de::opt_owned(e, airsyncbase::INSTANCE_ID)?,
                 status,
             },
             airsync::FETCH => SyncReply::Fetch {
-                server_id: req_owned(e, airsync::SERVER_ID)?,
+                server_id: de::req_owned(e, airsync::SERVER_ID)?,
                 status,
                 data: SyncData::opt_raw(e, airsync::APPLICATION_DATA),
             },
@@ -950,8 +867,8 @@ impl SyncReply {
             } => {
                 w.start(airsync::ADD)?;
                 w.leaf(airsync::CLIENT_ID, client_id)?;
-                opt_leaf(w, airsync::SERVER_ID, server_id.as_deref())?;
-                w.leaf_int(airsync::STATUS, status.code())?;
+                en::opt_leaf(w, airsync::SERVER_ID, server_id.as_deref())?;
+                w.leaf_int(airsync::STATUS, status.as_u8())?;
             }
             SyncReply::Change {
                 server_id,
@@ -971,9 +888,9 @@ impl SyncReply {
                 w.start(tag)?;
                 w.leaf(airsync::SERVER_ID, server_id)?;
                 if ctx.version.is_16() {
-                    opt_leaf(w, airsyncbase::INSTANCE_ID, instance_id.as_deref())?;
+                    en::opt_leaf(w, airsyncbase::INSTANCE_ID, instance_id.as_deref())?;
                 }
-                w.leaf_int(airsync::STATUS, status.code())?;
+                w.leaf_int(airsync::STATUS, status.as_u8())?;
             }
             SyncReply::Fetch {
                 server_id,
@@ -982,7 +899,7 @@ impl SyncReply {
             } => {
                 w.start(airsync::FETCH)?;
                 w.leaf(airsync::SERVER_ID, server_id)?;
-                w.leaf_int(airsync::STATUS, status.code())?;
+                w.leaf_int(airsync::STATUS, status.as_u8())?;
                 if let Some(d) = data {
                     d.encode(w, airsync::APPLICATION_DATA, ctx)?;
                 }
@@ -997,17 +914,7 @@ impl Codec for SyncResponse {
     const ROOT: Tag = airsync::SYNC;
 
     fn decode(root: &Element<'_>, _v: ProtocolVersion) -> Result<Self, Error> {
-        let mut collections = Vec::new();
-        if let Some(cs) = root.child(airsync::COLLECTIONS) {
-            for c in cs.children_with(airsync::COLLECTION) {
-                de::cap(
-                    "Sync collections",
-                    collections.len() + 1,
-                    caps::MAX_COLLECTIONS,
-                )?;
-                collections.push(SyncCollectionResponse::decode(c)?);
-            }
-        }
+        let collections = decode_collections(root, SyncCollectionResponse::decode)?;
         Ok(SyncResponse {
             status: SyncStatus::opt(root, airsync::STATUS)?,
             limit: de::opt_num(root, airsync::LIMIT)?,
@@ -1022,9 +929,9 @@ impl Codec for SyncResponse {
         }
         w.start(airsync::SYNC)?;
         if let Some(s) = self.status {
-            w.leaf_int(airsync::STATUS, s.code())?;
+            w.leaf_int(airsync::STATUS, s.as_u8())?;
         }
-        opt_leaf_int(w, airsync::LIMIT, self.limit)?;
+        en::opt_leaf_int(w, airsync::LIMIT, self.limit)?;
         if !self.collections.is_empty() {
             w.start(airsync::COLLECTIONS)?;
             for c in &self.collections {
@@ -1092,16 +999,23 @@ mod tests {
 
     #[test]
     fn status_codes() {
+        use crate::eas::status::CommonStatus;
         let all = [1u8, 3, 4, 5, 6, 7, 8, 9, 12, 13, 14, 15, 16];
+        let named: Vec<u8> = SyncStatus::NAMED.iter().map(|s| s.as_u8()).collect();
+        assert_eq!(named, all);
         for c in all {
-            assert_eq!(SyncStatus::from_code(c).map(SyncStatus::code), Some(c));
+            assert_eq!(SyncStatus::from_u8(c).as_u8(), c);
         }
+        // Unknown codes are kept, not rejected: a peer may send codes newer than this table.
         for c in [0u8, 2, 10, 11, 17, 100, 178] {
-            assert_eq!(SyncStatus::from_code(c), None, "{c}");
+            assert_eq!(SyncStatus::from_u8(c), SyncStatus::Other(c), "{c}");
         }
-        assert_eq!(SyncStatus::from_code(142), Some(SyncStatus::Common(142)));
-        assert_eq!(SyncStatus::InvalidSyncKey.code(), 3);
-        assert_eq!(SyncStatus::Retry.code(), 16);
+        assert_eq!(
+            SyncStatus::from_u8(142),
+            SyncStatus::Common(CommonStatus::DeviceNotProvisioned)
+        );
+        assert_eq!(SyncStatus::InvalidSyncKey.as_u8(), 3);
+        assert_eq!(SyncStatus::Retry.as_u8(), 16);
     }
 
     #[test]
