@@ -7,11 +7,14 @@
 //! | [`wbxml`] | WBXML 1.3 tokens, the 26 EAS code pages, a borrowing decoder, a capped encoder |
 //! | [`model`] | domain items: Contact, Event (recurrence, exceptions, zone), Task |
 //! | [`eas`] | MS-ASHTTP request line, typed commands and status codes, the EAS form of items |
+//! | [`auth`] | secrets, argon2id hashes, the verified-password cache, failed-login lockout |
 //!
-//! `wbxml`, `model` and `eas` are sans-io: bytes or typed values in, bytes or typed values out.
+//! `wbxml`, `model`, `eas` and `auth` are sans-io: bytes or typed values in, bytes or typed
+//! values out.
 //! They import no tokio, hyper or redb (a test greps for that).
 #![forbid(unsafe_code)]
 
+pub mod auth;
 pub mod eas;
 pub mod model;
 pub mod wbxml;
