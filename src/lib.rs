@@ -7,6 +7,7 @@
 //! | [`wbxml`] | WBXML 1.3 tokens, the 26 EAS code pages, a borrowing decoder, a capped encoder |
 //! | [`model`] | domain items: Contact, Event (recurrence, exceptions, zone), Task |
 //! | [`eas`] | MS-ASHTTP request line, typed commands and status codes, the EAS form of items |
+//! | [`tls`] | local CA and server certificate (rcgen), customer certificate, rustls server config |
 //!
 //! `wbxml`, `model` and `eas` are sans-io: bytes or typed values in, bytes or typed values out.
 //! They import no tokio, hyper or redb (a test greps for that).
@@ -14,4 +15,5 @@
 
 pub mod eas;
 pub mod model;
+pub mod tls;
 pub mod wbxml;
