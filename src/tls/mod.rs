@@ -439,7 +439,7 @@ fn issue_server(dir: &Path, ca: &Ca, wanted: &Wanted, now: u64) -> Result<(), Tl
     if !chains_to(cert.der(), &ca.der, now) {
         return Err(TlsError::CaUnusable {
             path: dir.join(CA_CERT),
-            reason: "a certificate it signs does not verify against it".to_owned(),
+            reason: "a certificate it signs does not verify against it (expired?)".to_owned(),
         });
     }
     write_private(&dir.join(SERVER_KEY), key.serialize_pem().as_bytes())?;

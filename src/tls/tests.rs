@@ -269,6 +269,18 @@ fn damaged_ca_is_reported_and_left_alone() {
         assert!(text.contains("delete ca.pem and ca.key"), "{text}");
         assert!(!text.contains("secret-looking"), "{text}");
     }
+    // A CA whose name we cannot rebuild byte for byte is refused, not replaced.
+    let dir = TempDir::new("foreign-ca");
+    ensure_certificates(&dir.0, &n, &[lan()], start()).unwrap();
+    let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+    let mut params = ca_params(DnValue::Utf8String("someone's CA".to_owned()));
+    params
+        .distinguished_name
+        .push(DnType::OrganizationName, "Someone");
+    fs::write(dir.tls(CA_CERT), params.self_signed(&key).unwrap().pem()).unwrap();
+    fs::write(dir.tls(CA_KEY), key.serialize_pem()).unwrap();
+    let err = ensure_certificates(&dir.0, &n, &[lan()], start()).unwrap_err();
+    assert!(err.to_string().contains("single common name"), "{err}");
     // A missing CA key is not a reason to make a new CA either.
     let dir = TempDir::new("ca-key-gone");
     ensure_certificates(&dir.0, &n, &[lan()], start()).unwrap();
@@ -337,6 +349,37 @@ fn custom_certificate_wins_when_it_matches() {
         paths.custom_rejected,
         Some(TlsError::Missing { .. })
     ));
+}
+
+#[test]
+fn server_cert_lives_825_days_for_server_auth_only() {
+    let dir = TempDir::new("lifetime");
+    let v6: IpAddr = "fd00::7".parse().unwrap();
+    ensure_certificates(&dir.0, &names(&["box.example"]), &[v6], start()).unwrap();
+    let ca = read_certs(&dir.tls(CA_CERT)).unwrap().remove(0);
+    let leaf = read_certs(&dir.tls(SERVER_CERT)).unwrap().remove(0);
+    let t0 = start().duration_since(UNIX_EPOCH).unwrap().as_secs();
+    let backdate = u64::from(BACKDATE_SECS);
+    let life = u64::from(SERVER_VALIDITY_DAYS) * DAY_SECS;
+    assert!(chains_to(&leaf, &ca, t0 - backdate));
+    assert!(!chains_to(&leaf, &ca, t0 - backdate - 1));
+    assert!(chains_to(&leaf, &ca, t0 - backdate + life));
+    assert!(!chains_to(&leaf, &ca, t0 - backdate + life + 1));
+
+    let anchors = [webpki::anchor_from_trusted_cert(&ca).unwrap()];
+    let ee = webpki::EndEntityCert::try_from(&leaf).unwrap();
+    let client_auth = ee.verify_for_usage(
+        provider().signature_verification_algorithms.all,
+        &anchors,
+        &[],
+        UnixTime::since_unix_epoch(Duration::from_secs(t0)),
+        webpki::KeyUsage::client_auth(),
+        None,
+        None,
+    );
+    assert!(client_auth.is_err());
+    ee.verify_is_valid_for_subject_name(&ServerName::from(v6))
+        .unwrap();
 }
 
 #[test]
