@@ -18,6 +18,7 @@ const SANS_IO_DIRS: &[(&str, bool)] = &[
     ("wbxml", true),
     ("eas", true),
     ("model", true),
+    ("auth", true),
     ("sync", false),
 ];
 
