@@ -18,5 +18,6 @@
 pub mod auth;
 pub mod eas;
 pub mod model;
+pub mod sync;
 pub mod tls;
 pub mod wbxml;

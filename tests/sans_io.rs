@@ -19,7 +19,7 @@ const SANS_IO_DIRS: &[(&str, bool)] = &[
     ("eas", true),
     ("model", true),
     ("auth", true),
-    ("sync", false),
+    ("sync", true),
 ];
 
 /// Removes `//` and `/* */` comments (nested block comments included), keeping newlines so
