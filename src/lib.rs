@@ -8,6 +8,7 @@
 //! | [`model`] | domain items: Contact, Event (recurrence, exceptions, zone), Task |
 //! | [`eas`] | MS-ASHTTP request line, typed commands and status codes, the EAS form of items |
 //! | [`auth`] | secrets, argon2id hashes, the verified-password cache, failed-login lockout |
+//! | [`store`] | redb tables (all in `store::schema`), schema version + migrations, a `SyncStore` |
 //! | [`tls`] | local CA and server certificate (rcgen), customer certificate, rustls server config |
 //!
 //! `wbxml`, `model`, `eas` and `auth` are sans-io: bytes or typed values in, bytes or typed
@@ -18,6 +19,7 @@
 pub mod auth;
 pub mod eas;
 pub mod model;
+pub mod store;
 pub mod sync;
 pub mod tls;
 pub mod wbxml;

@@ -7,6 +7,7 @@
 //! an empty `Picture` on every edit without meaning to delete it (EAS-NOTES §3 row 11).
 
 use jiff::civil::Date;
+use serde::{Deserialize, Serialize};
 
 /// Most children a contact keeps (the `Child` maxOccurs of Microsoft's Contacts.xsd).
 pub const MAX_CHILDREN: u32 = 300;
@@ -20,7 +21,7 @@ pub const MAX_CATEGORIES: u32 = 300;
 pub const MAX_PICTURE_BYTES: u32 = 1024 * 1024;
 
 /// One postal address (business, home or other).
-#[derive(Clone, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Address {
     pub street: Option<String>,
     pub city: Option<String>,
@@ -41,7 +42,7 @@ impl Address {
 }
 
 /// A contact.
-#[derive(Clone, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Contact {
     // Names.
     /// Honorific before the name ("Dr.").

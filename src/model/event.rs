@@ -9,6 +9,7 @@ use super::{Recurrence, Sensitivity};
 use jiff::Timestamp;
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
+use serde::{Deserialize, Serialize};
 
 /// Most categories one event (or exception) carries; the EAS schema allows 300.
 pub const MAX_CATEGORIES: u32 = 300;
@@ -18,7 +19,7 @@ pub const MAX_ATTENDEES: u32 = 500;
 pub const MAX_EXCEPTIONS: u32 = 256;
 
 /// When an event takes place.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum EventTime {
     Timed {
         start: Timestamp,
@@ -39,7 +40,7 @@ impl EventTime {
 }
 
 /// Free/busy status ([MS-ASCAL] 2.2.2.10).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub enum BusyStatus {
     Free,
     Tentative,
@@ -75,7 +76,7 @@ impl BusyStatus {
 
 /// Whether the event is a meeting and who organises it ([MS-ASCAL] 2.2.2.29). EAS sends
 /// 9, 11, 13 and 15 as synonyms of 1, 3, 5 and 7; they are read as those.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub enum MeetingStatus {
     /// An appointment without attendees.
     #[default]
@@ -114,7 +115,7 @@ impl MeetingStatus {
 }
 
 /// The user's answer to a meeting ([MS-ASCAL] 2.2.2.38 ResponseType).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ResponseType {
     None,
     Organizer,
@@ -150,7 +151,7 @@ impl ResponseType {
 }
 
 /// An attendee's answer ([MS-ASCAL] 2.2.2.4 AttendeeStatus).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum AttendeeStatus {
     Unknown,
     Tentative,
@@ -183,7 +184,7 @@ impl AttendeeStatus {
 }
 
 /// An attendee's role ([MS-ASCAL] 2.2.2.5 AttendeeType).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum AttendeeType {
     Required,
     Optional,
@@ -209,7 +210,7 @@ impl AttendeeType {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Attendee {
     pub email: String,
     pub name: String,
@@ -219,7 +220,7 @@ pub struct Attendee {
 
 /// One occurrence of a series that was deleted or changed. Every `None` means "as the
 /// series".
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Exception {
     /// The start the occurrence had in the series (for all-day series: midnight of its day in
     /// the event's zone).
@@ -268,7 +269,7 @@ impl Exception {
 }
 
 /// A calendar event.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Event {
     pub subject: String,
     pub location: String,
@@ -277,6 +278,7 @@ pub struct Event {
     pub time: EventTime,
     /// The zone the event is shown in: for timed events, the zone of its recurrence; for
     /// all-day events, the zone EAS 14.x places their midnights in.
+    #[serde(with = "tz_serde")]
     pub time_zone: TimeZone,
     /// Minutes before the start; `None` = no reminder.
     pub reminder: Option<u32>,
@@ -361,6 +363,42 @@ impl Event {
     }
 }
 
+/// The stored form of a zone: its IANA name when it has one, else a POSIX TZ string or a fixed
+/// offset (jiff's Temporal time zone syntax). A zone with none of these (a system zone that is
+/// no tzdb link) is stored as the fixed offset in effect when it is written: a write must not
+/// fail on a zone, and such a zone never comes from a client or the CRM, which name theirs.
+mod tz_serde {
+    use jiff::Timestamp;
+    use jiff::fmt::temporal::{DateTimeParser, DateTimePrinter};
+    use jiff::tz::TimeZone;
+    use serde::{Deserialize, Deserializer, Serializer, de};
+
+    static PRINTER: DateTimePrinter = DateTimePrinter::new();
+    static PARSER: DateTimeParser = DateTimeParser::new();
+
+    pub(super) fn to_name(tz: &TimeZone) -> String {
+        let mut s = String::new();
+        if PRINTER.print_time_zone(tz, &mut s).is_ok() {
+            return s;
+        }
+        s.clear();
+        let fixed = TimeZone::fixed(tz.to_offset(Timestamp::now()));
+        match PRINTER.print_time_zone(&fixed, &mut s) {
+            Ok(()) => s,
+            Err(_) => "UTC".to_owned(),
+        }
+    }
+
+    pub fn serialize<S: Serializer>(tz: &TimeZone, se: S) -> Result<S::Ok, S::Error> {
+        se.serialize_str(&to_name(tz))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(de: D) -> Result<TimeZone, D::Error> {
+        let s = String::deserialize(de)?;
+        PARSER.parse_time_zone(&s).map_err(de::Error::custom)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -392,5 +430,33 @@ mod tests {
         );
         assert_eq!(AttendeeStatus::from_u8(1), None);
         assert_eq!(AttendeeType::from_u8(0), None);
+    }
+
+    #[test]
+    fn zones_keep_their_name_through_serde() {
+        let named = TimeZone::get("Europe/Rome").unwrap();
+        assert_eq!(tz_serde::to_name(&named), "Europe/Rome");
+        let posix = TimeZone::posix("EST5EDT,M3.2.0,M11.1.0").unwrap();
+        let fixed = TimeZone::fixed(jiff::tz::offset(-3));
+        for tz in [named, posix, fixed, TimeZone::UTC] {
+            let e = Event::timed(
+                "x",
+                Timestamp::UNIX_EPOCH,
+                Timestamp::UNIX_EPOCH,
+                tz.clone(),
+            );
+            let bytes = postcard::to_stdvec(&e).unwrap();
+            let back: Event = postcard::from_bytes(&bytes).unwrap();
+            assert_eq!(back, e);
+            assert_eq!(back.time_zone.iana_name(), tz.iana_name());
+        }
+        // A zone without a succinct name falls back to a fixed offset instead of failing.
+        let unnamed = TimeZone::tzif(
+            "Local",
+            &std::fs::read("/usr/share/zoneinfo/UTC").unwrap_or_default(),
+        );
+        if let Ok(tz) = unnamed {
+            assert!(!tz_serde::to_name(&tz).is_empty());
+        }
     }
 }

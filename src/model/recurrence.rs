@@ -10,9 +10,10 @@
 //! (EAS writes last as WeekOfMonth 5).
 
 use jiff::civil::Weekday;
+use serde::{Deserialize, Serialize};
 
 /// How often the rule repeats.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Frequency {
     Daily,
     Weekly,
@@ -21,7 +22,7 @@ pub enum Frequency {
 }
 
 /// A set of weekdays: bit 0 = Sunday … bit 6 = Saturday (the EAS DayOfWeek mask).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Hash, Serialize, Deserialize)]
 pub struct Weekdays(u8);
 
 impl Weekdays {
@@ -70,7 +71,7 @@ impl FromIterator<Weekday> for Weekdays {
 }
 
 /// Where a series stops.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub enum RecurrenceEnd {
     #[default]
     Never,
@@ -81,7 +82,7 @@ pub enum RecurrenceEnd {
 }
 
 /// A recurrence rule.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Recurrence {
     pub frequency: Frequency,
     /// Every `interval` days/weeks/months/years; at least 1.
@@ -96,6 +97,7 @@ pub struct Recurrence {
     pub month: Option<u8>,
     pub end: RecurrenceEnd,
     /// WKST; EAS FirstDayOfWeek (14.1+).
+    #[serde(with = "weekday_serde")]
     pub week_start: Option<Weekday>,
     /// A non-Gregorian calendar (EAS CalendarType other than default/Gregorian, RFC 7529
     /// RSCALE); kept so a round trip does not lose it.
@@ -118,6 +120,25 @@ impl Recurrence {
             week_start: None,
             calendar_type: None,
             leap_month: false,
+        }
+    }
+}
+
+/// `Weekday` has no serde form in jiff; it is stored as its Sunday-zero offset (0–6).
+mod weekday_serde {
+    use jiff::civil::Weekday;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer, de};
+
+    pub fn serialize<S: Serializer>(d: &Option<Weekday>, se: S) -> Result<S::Ok, S::Error> {
+        d.map(Weekday::to_sunday_zero_offset).serialize(se)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(de: D) -> Result<Option<Weekday>, D::Error> {
+        match Option::<i8>::deserialize(de)? {
+            None => Ok(None),
+            Some(n) => Weekday::from_sunday_zero_offset(n)
+                .map(Some)
+                .map_err(de::Error::custom),
         }
     }
 }

@@ -6,12 +6,13 @@
 use super::{Recurrence, Sensitivity};
 use jiff::Timestamp;
 use jiff::civil::DateTime;
+use serde::{Deserialize, Serialize};
 
 /// Most categories a task keeps (the `Category` maxOccurs of Microsoft's Tasks.xsd).
 pub const MAX_CATEGORIES: u32 = 300;
 
 /// How important the task is ([MS-ASTASK] 2.2.2 Importance: 0 low, 1 normal, 2 high).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub enum Importance {
     Low,
     #[default]
@@ -24,7 +25,7 @@ pub enum Importance {
 /// EAS carries each twice ([MS-ASTASK] 2.2.2 StartDate/UtcStartDate, DueDate/UtcDueDate): once as the UTC
 /// instant and once as the user's wall-clock time written as if it were UTC. Keeping both is
 /// the only way to give a phone back what it sent without knowing its zone.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TaskDate {
     /// The instant (UtcStartDate / UtcDueDate).
     pub utc: Timestamp,
@@ -43,7 +44,7 @@ impl TaskDate {
 }
 
 /// A task's recurrence: the rule plus what [MS-ASTASK] 2.2.2.19 adds for tasks.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TaskRecurrence {
     pub rule: Recurrence,
     /// Start of the first occurrence (Tasks:Start).
@@ -55,7 +56,7 @@ pub struct TaskRecurrence {
 }
 
 /// A task.
-#[derive(Clone, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Task {
     pub subject: Option<String>,
     /// Notes as plain text.

@@ -29,7 +29,9 @@ use core::fmt;
 pub const HEADER: [u8; 4] = [0x03, 0x01, 0x6A, 0x00];
 
 /// One element name: a code page and a token within it ([MS-ASWBXML] 2.1.2.1).
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct Tag {
     pub page: u8,
     pub token: u8,

@@ -79,13 +79,13 @@ impl<'a> Element<'a> {
 }
 
 /// An element detached from its input, e.g. an unknown element kept for a lossless round trip.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct OwnedElement {
     pub tag: Tag,
     pub children: Vec<OwnedNode>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum OwnedNode {
     Element(OwnedElement),
     Text(String),
