@@ -378,7 +378,9 @@ mod tz_serde {
 
     pub(super) fn to_name(tz: &TimeZone) -> String {
         let mut s = String::new();
-        if PRINTER.print_time_zone(tz, &mut s).is_ok() {
+        // A TZif zone carries whatever name it was given, which need not be a tzdb name: only
+        // a name that reads back is kept.
+        if PRINTER.print_time_zone(tz, &mut s).is_ok() && PARSER.parse_time_zone(&s).is_ok() {
             return s;
         }
         s.clear();
@@ -450,13 +452,16 @@ mod tests {
             assert_eq!(back, e);
             assert_eq!(back.time_zone.iana_name(), tz.iana_name());
         }
-        // A zone without a succinct name falls back to a fixed offset instead of failing.
-        let unnamed = TimeZone::tzif(
-            "Local",
-            &std::fs::read("/usr/share/zoneinfo/UTC").unwrap_or_default(),
-        );
-        if let Ok(tz) = unnamed {
-            assert!(!tz_serde::to_name(&tz).is_empty());
+        // A zone whose name is no tzdb name falls back to an offset instead of failing, and
+        // what is stored reads back.
+        let tzif = std::fs::read("/usr/share/zoneinfo/Europe/Rome").unwrap_or_default();
+        if let Ok(tz) = TimeZone::tzif("Not/AZone", &tzif) {
+            let e = Event::timed("x", Timestamp::UNIX_EPOCH, Timestamp::UNIX_EPOCH, tz);
+            let bytes = postcard::to_stdvec(&e).unwrap();
+            let back: Event = postcard::from_bytes(&bytes).unwrap();
+            assert_eq!(back.time_zone.iana_name(), None);
         }
+        let unnamed = TimeZone::fixed(jiff::tz::offset(2));
+        assert_eq!(tz_serde::to_name(&unnamed), "+02:00");
     }
 }
