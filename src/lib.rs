@@ -17,7 +17,9 @@
 
 pub mod auth;
 pub mod eas;
+pub mod http;
 pub mod model;
+pub mod server;
 pub mod sync;
 pub mod tls;
 pub mod wbxml;

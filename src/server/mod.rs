@@ -1,0 +1,4 @@
+//! The application behind the HTTP front: authentication, provisioning, command dispatch to
+//! the sync engine inside one store transaction, and push.
+
+pub mod push;
