@@ -2,3 +2,4 @@
 //! the sync engine inside one store transaction, and push.
 
 pub mod push;
+pub mod reply;
