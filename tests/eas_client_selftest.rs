@@ -833,3 +833,182 @@ fn malformed_responses_are_protocol_errors() {
         t.join().unwrap();
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// tests/tools/pyactivesync_interop.py against a scripted server: proves the script drives
+// pyactivesync through every step and judges the statuses, before a real server exists.
+
+/// The Python with pyactivesync: `$EASBOX_PYTHON` (tests/run.sh sets it), else the venv
+/// tests/run.sh makes. Missing is a failure, never a skip.
+fn python() -> PathBuf {
+    let py = std::env::var_os("EASBOX_PYTHON").map_or_else(
+        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/py/bin/python"),
+        PathBuf::from,
+    );
+    let ok = std::process::Command::new(&py)
+        .args(["-c", "import pyactivesync"])
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(
+        ok,
+        "{} cannot import pyactivesync: run the tests through tests/run.sh (it installs \
+         tests/tools/requirements.txt into target/py) or set EASBOX_PYTHON",
+        py.display()
+    );
+    py
+}
+
+/// A server that walks the script's steps: Provision ×2, FolderSync 0, Sync 0, Sync, Add,
+/// Change, Delete. `fail_delete` answers the Delete with Status 8.
+fn scripted_server(tls: Option<Arc<rustls::ServerConfig>>, fail_delete: bool) -> Fake {
+    const V16: ProtocolVersion = ProtocolVersion::V16_1;
+    Fake::start(tls, move |req| {
+        let line = req.line();
+        assert_eq!(
+            line.protocol_version,
+            Some(V16),
+            "pyactivesync speaks 16.1 only"
+        );
+        match line.command {
+            Command::Provision => {
+                let body: ProvisionRequest = req.decode(V16);
+                match body.policy.unwrap().policy_key {
+                    None => Resp::ok(&provision_response(111), V16),
+                    Some(111) => Resp::ok(&provision_response(222), V16),
+                    Some(k) => panic!("acknowledges {k}"),
+                }
+            }
+            Command::FolderSync => {
+                assert_eq!(line.policy_key, Some(222));
+                Resp::ok(&folders(), V16)
+            }
+            Command::Sync => {
+                assert_eq!(line.policy_key, Some(222));
+                let body = SyncRequest::from_body(&req.body, V16, Limits::DEFAULT).unwrap();
+                let col = &body.collections[0];
+                assert_eq!(col.collection_id, "c", "the Contacts folder");
+                let (next, reply) = match (col.sync_key.as_str(), col.commands.as_slice()) {
+                    ("0", []) => ("1", None),
+                    ("1", []) => ("2", None),
+                    (
+                        "2",
+                        [
+                            ClientCommand::Add {
+                                client_id, data, ..
+                            },
+                        ],
+                    ) => {
+                        assert_eq!(
+                            data.child(contacts::FIRST_NAME).and_then(|e| e.text()),
+                            Some("Interop")
+                        );
+                        let reply = SyncReply::Add {
+                            client_id: client_id.clone(),
+                            server_id: Some("c:1".to_owned()),
+                            status: SyncStatus::Success,
+                        };
+                        ("3", Some(reply))
+                    }
+                    (
+                        "3",
+                        [
+                            ClientCommand::Change {
+                                server_id, data, ..
+                            },
+                        ],
+                    ) => {
+                        assert_eq!(server_id, "c:1");
+                        assert_eq!(
+                            data.child(contacts::JOB_TITLE).and_then(|e| e.text()),
+                            Some("Changed")
+                        );
+                        ("4", None)
+                    }
+                    ("4", [ClientCommand::Delete { server_id, .. }]) => {
+                        assert_eq!(col.deletes_as_moves, Some(false));
+                        let reply = fail_delete.then(|| SyncReply::Delete {
+                            server_id: server_id.clone(),
+                            instance_id: None,
+                            status: SyncStatus::ObjectNotFound,
+                        });
+                        ("5", reply)
+                    }
+                    other => panic!("unexpected Sync {other:?}"),
+                };
+                let mut c = SyncCollectionResponse::new(next, "c", SyncStatus::Success);
+                c.responses.extend(reply);
+                Resp::ok(
+                    &SyncResponse {
+                        collections: vec![c],
+                        ..SyncResponse::default()
+                    },
+                    V16,
+                )
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    })
+}
+
+fn run_interop(addr: SocketAddr, mode: &[&str]) -> (bool, String) {
+    let script =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/tools/pyactivesync_interop.py");
+    let out = std::process::Command::new(python())
+        .arg(script)
+        .arg(addr.to_string())
+        .args(["anna@example.com", "pw"])
+        .args(mode)
+        .args(["--timeout", "10"])
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+#[test]
+fn pyactivesync_interop_script_walks_every_step() {
+    let fake = scripted_server(None, false);
+    let (ok, out) = run_interop(fake.addr, &["--plain"]);
+    assert!(ok, "{out}");
+    for step in [
+        "Provision",
+        "FolderSync 0",
+        "Sync 0",
+        "Sync",
+        "Add",
+        "Change",
+        "Delete",
+    ] {
+        assert!(
+            out.contains(&format!("ok   {step}:")),
+            "{step} missing:\n{out}"
+        );
+    }
+    assert!(out.contains("all steps OK"), "{out}");
+    assert_eq!(fake.requests().len(), 8, "{out}");
+}
+
+#[test]
+fn pyactivesync_interop_script_over_tls_with_the_ca() {
+    let (dir, server, ca) = easbox_tls("py");
+    let ca_file = dir.0.join("ca-for-python.pem");
+    std::fs::write(&ca_file, ca).unwrap();
+    let fake = scripted_server(Some(server), false);
+    // requests checks the certificate against 127.0.0.1, which easbox always puts in it.
+    let (ok, out) = run_interop(fake.addr, &["--ca", ca_file.to_str().unwrap()]);
+    assert!(ok, "{out}");
+    assert!(out.contains("all steps OK"), "{out}");
+}
+
+#[test]
+fn pyactivesync_interop_script_fails_on_a_bad_status() {
+    let fake = scripted_server(None, true);
+    let (ok, out) = run_interop(fake.addr, &["--plain"]);
+    assert!(!ok, "{out}");
+    assert!(out.contains("FAIL Delete: Status 8"), "{out}");
+    assert!(!out.contains("all steps OK"), "{out}");
+}
