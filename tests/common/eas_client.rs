@@ -372,7 +372,9 @@ pub struct EasClient {
     /// Cap on a response body.
     pub max_body: usize,
     /// Keep the connection open between requests (HTTP/1.1 keep-alive); otherwise every
-    /// request sends `Connection: close` and uses a new connection.
+    /// request sends `Connection: close` and uses a new connection. A kept connection the
+    /// server has closed meanwhile is not retried: the next request fails (call
+    /// [`EasClient::disconnect`] after an idle wait).
     pub keep_alive: bool,
     /// Feed every non-empty 200 WBXML body to `wbxml2xml` (panics if it rejects it).
     pub check_wbxml2xml: bool,
