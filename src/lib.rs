@@ -9,6 +9,7 @@
 //! | [`eas`] | MS-ASHTTP request line, typed commands and status codes, the EAS form of items |
 //! | [`auth`] | secrets, argon2id hashes, the verified-password cache, failed-login lockout |
 //! | [`tls`] | local CA and server certificate (rcgen), customer certificate, rustls server config |
+//! | [`systemd`] | sd_notify readiness and watchdog, logging to the journal or stderr |
 //!
 //! `wbxml`, `model`, `eas` and `auth` are sans-io: bytes or typed values in, bytes or typed
 //! values out.
@@ -21,5 +22,6 @@ pub mod http;
 pub mod model;
 pub mod server;
 pub mod sync;
+pub mod systemd;
 pub mod tls;
 pub mod wbxml;
