@@ -10,6 +10,7 @@
 //! | [`auth`] | secrets, argon2id hashes, the verified-password cache, failed-login lockout |
 //! | [`store`] | redb tables (all in `store::schema`), schema version + migrations, a `SyncStore` |
 //! | [`tls`] | local CA and server certificate (rcgen), customer certificate, rustls server config |
+//! | [`systemd`] | sd_notify readiness and watchdog, logging to the journal or stderr |
 //!
 //! `wbxml`, `model`, `eas` and `auth` are sans-io: bytes or typed values in, bytes or typed
 //! values out.
@@ -18,8 +19,11 @@
 
 pub mod auth;
 pub mod eas;
+pub mod http;
 pub mod model;
+pub mod server;
 pub mod store;
 pub mod sync;
+pub mod systemd;
 pub mod tls;
 pub mod wbxml;

@@ -178,7 +178,8 @@ pub trait SyncStore {
     /// The user's folders, creating the default set on first use.
     fn folders(&mut self, user: &str) -> Result<Vec<Folder>, Error>;
 
-    fn item(&self, user: &str, folder: FolderId, item: ItemId) -> Result<Option<StoredItem>, Error>;
+    fn item(&self, user: &str, folder: FolderId, item: ItemId)
+    -> Result<Option<StoredItem>, Error>;
 
     /// Writes an item (a new one when `item` is `None`) and appends an Upsert to the folder's
     /// log. The log keeps only the latest entry per item, so replaying it from the start costs

@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+pub mod eas_client;
+
 use std::path::PathBuf;
 
 /// Compares `bytes` with the golden file `tests/golden/<name>.wbxml` byte for byte, and the
