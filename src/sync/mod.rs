@@ -11,6 +11,17 @@
 //! sequence number and its [`Origin`]. A device's state per collection is a cursor into that
 //! log, so a Sync costs O(changes), and a device's own changes are skipped for it.
 
+pub mod engine;
+pub mod folders;
+pub mod mem;
+pub mod state;
+
+pub use engine::{
+    SyncOutcome, changed_folders, get_item_estimate, item_operations_fetch, move_items,
+    quarantined, sync,
+};
+pub use folders::{DEFAULT_FOLDERS, default_folders, folder_sync};
+
 use crate::eas;
 use crate::eas::items::{Class, ClientKind};
 use crate::model;
@@ -178,7 +189,8 @@ pub trait SyncStore {
     /// The user's folders, creating the default set on first use.
     fn folders(&mut self, user: &str) -> Result<Vec<Folder>, Error>;
 
-    fn item(&self, user: &str, folder: FolderId, item: ItemId) -> Result<Option<StoredItem>, Error>;
+    fn item(&self, user: &str, folder: FolderId, item: ItemId)
+    -> Result<Option<StoredItem>, Error>;
 
     /// Writes an item (a new one when `item` is `None`) and appends an Upsert to the folder's
     /// log. The log keeps only the latest entry per item, so replaying it from the start costs
