@@ -11,6 +11,17 @@
 //! sequence number and its [`Origin`]. A device's state per collection is a cursor into that
 //! log, so a Sync costs O(changes), and a device's own changes are skipped for it.
 
+pub mod engine;
+pub mod folders;
+pub mod mem;
+pub mod state;
+
+pub use engine::{
+    SyncOutcome, changed_folders, get_item_estimate, item_operations_fetch, move_items,
+    quarantined, sync,
+};
+pub use folders::{DEFAULT_FOLDERS, default_folders, folder_sync};
+
 use crate::eas;
 use crate::eas::items::{Class, ClientKind};
 use crate::model;
