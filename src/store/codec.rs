@@ -293,7 +293,7 @@ mod tests {
 
     #[test]
     fn folder_kinds_round_trip_through_their_eas_type() {
-        for (_, _, kind) in super::super::schema::DEFAULT_FOLDERS {
+        for (_, kind, _) in crate::sync::DEFAULT_FOLDERS {
             assert_eq!(kind_from_code(kind_code(kind)), Some(kind));
         }
         assert_eq!(kind_from_code(1), None);

@@ -460,6 +460,19 @@ impl StoreTxn<'_> {
         read::devices(&self.txn, user)
     }
 
+    /// Replaces a user's folder list. easbox's default ids never change; this is for folders
+    /// added later (e.g. CRM calendars, from [`schema::FIRST_EXTRA_FOLDER_ID`] up) and for
+    /// tests of hierarchy changes. Items of a folder that is left out stay stored.
+    pub fn set_folders(&mut self, user: &str, folders: &[Folder]) -> Result<(), StoreError> {
+        let mut table = self.txn.open_table(FOLDERS)?;
+        table.retain_in((user, 0u32)..=(user, u32::MAX), |_, _| false)?;
+        for folder in folders {
+            let rec = encode(FOLDER_FORMAT, &FolderRec::from_folder(folder))?;
+            table.insert((user, folder.id.0), rec.as_slice())?;
+        }
+        Ok(())
+    }
+
     /// Appends an entry for `item` to the folder's log and removes the item's previous entry.
     fn log(
         &mut self,
@@ -489,14 +502,6 @@ impl StoreTxn<'_> {
             .open_table(FOLDER_COUNTERS)?
             .insert((user, folder.0), (next_item, seq))?;
         Ok(())
-    }
-
-    fn folder_exists(&self, user: &str, folder: FolderId) -> Result<bool, StoreError> {
-        Ok(self
-            .txn
-            .open_table(FOLDERS)?
-            .get((user, folder.0))?
-            .is_some())
     }
 }
 
@@ -561,19 +566,12 @@ impl SyncStore for StoreTxn<'_> {
             return Ok(existing);
         }
         let mut table = self.txn.open_table(FOLDERS).map_err(StoreError::from)?;
-        let mut out = Vec::with_capacity(DEFAULT_FOLDERS.len());
-        for (id, name, kind) in DEFAULT_FOLDERS {
-            let folder = Folder {
-                id,
-                parent: None,
-                name: name.to_owned(),
-                kind,
-            };
-            let rec = encode(FOLDER_FORMAT, &FolderRec::from_folder(&folder))?;
+        let out = sync::default_folders();
+        for folder in &out {
+            let rec = encode(FOLDER_FORMAT, &FolderRec::from_folder(folder))?;
             table
-                .insert((user, id.0), rec.as_slice())
+                .insert((user, folder.id.0), rec.as_slice())
                 .map_err(StoreError::from)?;
-            out.push(folder);
         }
         Ok(out)
     }
@@ -595,8 +593,12 @@ impl SyncStore for StoreTxn<'_> {
         data: &StoredItem,
         origin: &Origin,
     ) -> Result<ItemId, sync::Error> {
-        if !self.folder_exists(user, folder)? {
-            return Err(sync::Error::UnknownFolder(folder.0.to_string()));
+        // As in `MemStore`: a user's folders exist from their first use, whoever comes first.
+        if !self.folders(user)?.iter().any(|f| f.id == folder) {
+            return Err(sync::Error::Store(format!(
+                "no folder {} for {user}",
+                folder.0
+            )));
         }
         let (mut next, head) = read::counters(&self.txn, user, folder)?;
         let id = match item {

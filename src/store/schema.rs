@@ -13,7 +13,6 @@
 //! transaction, so an upgrade is applied completely or not at all.
 
 use super::StoreError;
-use crate::sync::{FolderId, FolderKind};
 use redb::{Database, ReadableDatabase, ReadableTableMetadata, TableDefinition};
 
 /// The schema this build writes and reads.
@@ -29,7 +28,9 @@ pub(crate) const USERS: TableDefinition<&str, &[u8]> = TableDefinition::new("use
 /// (user, device id) → [`super::Device`] record.
 pub(crate) const DEVICES: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("devices");
 
-/// (user, folder id) → folder record (parent, name, EAS type).
+/// (user, folder id) → folder record (parent, name, EAS type). A user's rows are written on
+/// first use from `sync::DEFAULT_FOLDERS` (ids 1–8, fixed) and read back from here ever after,
+/// so the ids a user's devices hold do not depend on code that could change.
 pub(crate) const FOLDERS: TableDefinition<(&str, u32), &[u8]> = TableDefinition::new("folders");
 
 /// (user, folder id) → (next item id, head sequence of the folder's log).
@@ -68,21 +69,6 @@ pub(crate) const CLIENT_ID_AGE: TableDefinition<(&str, &str, u64), (u32, &str)> 
 /// (user, device id) → (next age stamp, number of ClientIds held).
 pub(crate) const CLIENT_ID_COUNTERS: TableDefinition<(&str, &str), (u64, u32)> =
     TableDefinition::new("client_id_counters");
-
-/// The default folders every user gets on first use, with their fixed ids. The id is the EAS
-/// default folder type ([MS-ASCMD] 2.2.3.186.3) minus one; because they are constants, a
-/// FolderSync from key 0 returns the same ids on every box, for every user, after every
-/// reinstall of the store.
-pub const DEFAULT_FOLDERS: [(FolderId, &str, FolderKind); 8] = [
-    (FolderId(1), "Inbox", FolderKind::Inbox),
-    (FolderId(2), "Drafts", FolderKind::Drafts),
-    (FolderId(3), "Deleted Items", FolderKind::DeletedItems),
-    (FolderId(4), "Sent Items", FolderKind::SentItems),
-    (FolderId(5), "Outbox", FolderKind::Outbox),
-    (FolderId(6), "Tasks", FolderKind::Tasks),
-    (FolderId(7), "Calendar", FolderKind::Calendar),
-    (FolderId(8), "Contacts", FolderKind::Contacts),
-];
 
 /// Folders created later (CRM calendars, for instance) take ids from here up, so they never
 /// collide with a default folder added in a later version.

@@ -419,18 +419,20 @@ fn a_given_item_id_is_never_handed_out_again() {
 }
 
 #[test]
-fn an_unknown_folder_is_refused() {
+fn an_unknown_folder_is_refused_and_the_defaults_exist_from_first_use() {
     let f = TempFile::new("unknown-folder");
-    let store = store_with_folders(&f, "u");
+    let store = Store::open(&f.0).unwrap();
     let mut t = store.write().unwrap();
     assert_eq!(
         t.put_item("u", FolderId(77), None, &contact("a"), &Origin::Local),
-        Err(sync::Error::UnknownFolder("77".into()))
+        Err(sync::Error::Store("no folder 77 for u".into()))
     );
-    assert!(matches!(
-        t.put_item("nobody", CONTACTS, None, &contact("a"), &Origin::Local),
-        Err(sync::Error::UnknownFolder(_))
-    ));
+    // Writing into a default folder before any `folders` call works, like `MemStore`.
+    let id = t
+        .put_item("v", CONTACTS, None, &contact("a"), &Origin::Local)
+        .unwrap();
+    assert_eq!(t.item("v", CONTACTS, id).unwrap(), Some(contact("a")));
+    assert_eq!(t.folders("v").unwrap(), sync::default_folders());
 }
 
 #[test]
@@ -726,7 +728,7 @@ fn a_version_1_store_made_by_hand_opens() {
     );
     // Tables version 1 did not create by hand exist after open.
     let mut t = store.write().unwrap();
-    assert_eq!(t.folders("old").unwrap().len(), DEFAULT_FOLDERS.len());
+    assert_eq!(t.folders("old").unwrap().len(), sync::DEFAULT_FOLDERS.len());
 }
 
 #[test]
@@ -880,4 +882,28 @@ fn a_failing_or_missing_step_leaves_the_old_version() {
     let r = db.begin_read().unwrap();
     let v2: TableDefinition<&str, &[u8]> = TableDefinition::new("users_v2");
     assert!(r.open_table(v2).is_err(), "step 1's work was rolled back");
+}
+
+#[test]
+fn set_folders_replaces_the_list_and_keeps_items() {
+    let f = TempFile::new("set-folders");
+    let store = store_with_folders(&f, "u");
+    let mut t = store.write().unwrap();
+    let id = t
+        .put_item("u", CONTACTS, None, &contact("a"), &Origin::Local)
+        .unwrap();
+    let mut folders = sync::default_folders();
+    folders.retain(|x| x.id != CALENDAR);
+    folders.push(Folder {
+        id: FolderId(schema::FIRST_EXTRA_FOLDER_ID),
+        parent: Some(CALENDAR),
+        name: "CRM".into(),
+        kind: FolderKind::Calendar,
+    });
+    t.set_folders("u", &folders).unwrap();
+    assert_eq!(t.folders("u").unwrap(), folders);
+    assert_eq!(t.folders("v").unwrap(), sync::default_folders());
+    assert_eq!(t.item("u", CONTACTS, id).unwrap(), Some(contact("a")));
+    t.commit().unwrap();
+    assert_eq!(store.read().unwrap().folders("u").unwrap(), folders);
 }
