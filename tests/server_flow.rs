@@ -473,7 +473,7 @@ fn status_of(body: &[u8]) -> Option<u32> {
         {
             return t.parse().ok();
         }
-        e.elements().find_map(|c| find(&c))
+        e.elements().find_map(|c| find(c))
     }
     find(&tree)
 }
