@@ -484,6 +484,15 @@ fn command_statuses() {
     let srv = Server::start("status-cmd");
     let mut a = srv.demo_client("cmdA", V);
     let f = provision_and_folders(&mut a);
+    // The base64 request line works as well as the plain one.
+    a.form = LineForm::Base64;
+    assert_eq!(
+        a.folder_sync("0").unwrap().status,
+        FolderSyncStatus::Success
+    );
+    let r = a.sync_collection(&f.tasks, "0", None, vec![]).unwrap();
+    assert_eq!(one(&r).status, SyncStatus::Success);
+    a.form = LineForm::Plain;
     // Unknown Sync key: Status 3.
     let r = a.sync_collection(&f.contacts, "999", None, vec![]).unwrap();
     assert_eq!(one(&r).status, SyncStatus::InvalidSyncKey, "{r:?}");

@@ -25,10 +25,26 @@ pub fn binary() -> &'static str {
 /// A new, empty state directory unique to this process and call.
 pub fn fresh_dir(name: &str) -> PathBuf {
     static N: AtomicU32 = AtomicU32::new(0);
+    static CLEAN: std::sync::Once = std::sync::Once::new();
+    let root = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("server-tests");
+    // Directories are kept after a run (their server.log explains a failure); those of runs
+    // more than an hour old go.
+    CLEAN.call_once(|| {
+        let old = |e: &std::fs::DirEntry| {
+            e.metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|age| age > Duration::from_secs(3600))
+        };
+        for e in std::fs::read_dir(&root).into_iter().flatten().flatten() {
+            if old(&e) {
+                let _ = std::fs::remove_dir_all(e.path());
+            }
+        }
+    });
     let n = N.fetch_add(1, Ordering::Relaxed);
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join("server-tests")
-        .join(format!("{name}-{}-{n}", std::process::id()));
+    let dir = root.join(format!("{name}-{}-{n}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("create the state directory");
     dir
@@ -88,7 +104,6 @@ impl Server {
             cmd.arg("--demo");
         }
         let mut child = cmd
-            .env("RUST_LOG", "debug")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::from(log))
@@ -212,6 +227,11 @@ impl Server {
 impl Drop for Server {
     fn drop(&mut self) {
         self.kill();
+        // No input may make the server panic, even in a task that hyper or tokio survives.
+        let log = self.log();
+        if !std::thread::panicking() && log.contains("panicked at") {
+            panic!("easbox serve panicked; log:\n{log}");
+        }
     }
 }
 
