@@ -241,3 +241,23 @@ fn restart_keeps_policy_and_sync_keys() {
         assert_eq!(a.policy_key, policy);
     }
 }
+
+/// SIGTERM the moment the addresses are printed: the server must shut down cleanly (exit 0),
+/// not die of the signal. (The handlers used to be installed only after the addresses were
+/// printed and READY=1 sent, so this killed the process about one time in four.)
+#[test]
+fn sigterm_right_after_start_is_a_clean_shutdown() {
+    let dir = fresh_dir("sigterm");
+    for _ in 0..5 {
+        let mut srv = Server::start_in(
+            &dir,
+            Options {
+                http: true,
+                https: false,
+                demo: false,
+            },
+        );
+        let st = srv.stop();
+        assert!(st.success(), "exit {st:?}; log {}", srv.log());
+    }
+}
