@@ -30,7 +30,23 @@ pub struct Folders {
 }
 
 fn provision_and_folders(c: &mut EasClient) -> Folders {
-    c.provision().expect("provision");
+    let p = c.provision().expect("provision");
+    // Phase 1 carries the policy document and a temporary key; phase 2 replaces the key.
+    let download = p.download.policy.as_ref().expect("a Policy in phase 1");
+    assert!(download.data.is_some(), "no policy document: {download:?}");
+    let temp = download.policy_key.expect("a temporary key");
+    assert_ne!(
+        temp, p.policy_key,
+        "the final key must differ from the temporary one"
+    );
+    assert!(
+        p.acknowledge
+            .policy
+            .as_ref()
+            .is_some_and(|x| x.data.is_none()),
+        "phase 2 repeats the document: {:?}",
+        p.acknowledge
+    );
     let fs = c.folder_sync("0").expect("FolderSync");
     assert_eq!(fs.status, FolderSyncStatus::Success);
     let adds = fs.changes.expect("hierarchy").adds;
