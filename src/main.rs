@@ -289,6 +289,10 @@ async fn serve(o: Opts) -> Result<(), String> {
         .await
         .map_err(|e| format!("listen: {e}"))?;
     let app = Arc::new(App::new(store, Settings::default()).map_err(|e| e.to_string())?);
+    // The handlers exist before anyone is told the server is up: a SIGTERM right after the
+    // addresses are printed (or READY=1 is sent) must shut down cleanly, not kill the process.
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    let mut int = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()).ok();
     let control = {
         let app = app.clone();
         let dir = dir.clone();
@@ -322,10 +326,8 @@ async fn serve(o: Opts) -> Result<(), String> {
         })
     });
     let shutdown = async {
-        let mut term =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
         tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
+            _ = async { match int.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending().await } } => {}
             _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending().await } } => {}
         }
         log::info!("shutting down");

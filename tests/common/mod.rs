@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod eas_client;
+pub mod server;
 
 use std::path::PathBuf;
 
