@@ -732,6 +732,17 @@ impl EasHandler for App {
         if cmd == Command::Provision {
             return self.provision(&key, v, &req.body).await;
         }
+        let client = ClientKind::from_device(&req.line.device_type, req.user_agent.as_deref());
+        let dev = DeviceCtx {
+            key,
+            version: v,
+            client,
+        };
+        // Settings only records what the device says about itself and tells it its address;
+        // clients send it before provisioning, so it does not wait for a policy key.
+        if cmd == Command::Settings {
+            return self.run_command(dev, cmd, &req.body).await;
+        }
         let wipe_due = matches!(
             device.wipe,
             WipeState::Pending { .. } | WipeState::Requested { .. }
@@ -742,12 +753,6 @@ impl EasHandler for App {
         if req.line.policy_key != device.policy_key {
             return reply::failure(cmd, v, Failure::Provision(reply::INVALID_POLICY_KEY));
         }
-        let client = ClientKind::from_device(&req.line.device_type, req.user_agent.as_deref());
-        let dev = DeviceCtx {
-            key,
-            version: v,
-            client,
-        };
         self.run_command(dev, cmd, &req.body).await
     }
 
