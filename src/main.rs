@@ -112,8 +112,10 @@ fn state_dir(o: &Opts) -> Result<&Path, String> {
         .ok_or_else(|| "--state-dir DIR is required".to_owned())
 }
 
-/// Runs a user request through a running server's socket, or on the store directly.
-fn user_request(dir: &Path, request: &str) -> Result<String, String> {
+/// Runs a user request through a running server's socket, or on the store directly. `create`
+/// makes the state directory and store when none exists yet (adding the first user before the
+/// server ever ran).
+fn user_request(dir: &Path, request: &str, create: bool) -> Result<String, String> {
     let socket = dir.join(control::SOCKET);
     if let Ok(mut s) = std::os::unix::net::UnixStream::connect(&socket) {
         s.write_all(request.as_bytes())
@@ -130,7 +132,14 @@ fn user_request(dir: &Path, request: &str) -> Result<String, String> {
         };
     }
     let db = dir.join(DB_FILE);
-    if !db.exists() {
+    if create && !db.exists() {
+        use std::os::unix::fs::DirBuilderExt;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(|e| format!("{}: {e}", dir.display()))?;
+    } else if !db.exists() {
         return Err(format!(
             "no easbox state in {} (start `easbox serve --state-dir {}` once)",
             dir.display(),
@@ -163,7 +172,8 @@ fn user_command(args: &[String]) -> Result<(), String> {
         [verb] if verb == "list" => "user list".to_owned(),
         _ => return Err("usage: easbox user add|passwd|enable|disable NAME --state-dir DIR, or user list --state-dir DIR".into()),
     };
-    let out = user_request(dir, &request)?;
+    let create = request.starts_with("user passwd");
+    let out = user_request(dir, &request, create)?;
     print!("{out}");
     Ok(())
 }

@@ -621,9 +621,12 @@ fn ping_cache_and_superseding() {
 #[test]
 fn user_commands_stopped_and_running() {
     let dir = fresh_dir("users");
-    // Stopped, before any server ever ran: a clear error.
+    // Stopped, before any server ever ran: listing is a clear error, adding creates the store.
     let out = cli(&dir, &["user", "list"], "");
     assert!(!out.status.success());
+    add_user(&dir, "first", "firstpw");
+    let list = user_cmd(&dir, &["list"], "");
+    assert_eq!(state(&list, "first"), "enabled", "{list}");
     // Run once so that the store exists, then stop cleanly.
     let mut srv = Server::start_in(&dir, Options::default());
     let status = srv.stop();
