@@ -1452,6 +1452,16 @@ mod tests {
     }
 
     #[test]
+    fn paging() {
+        assert!(page_may_continue(100, Some(100)));
+        assert!(!page_may_continue(33, Some(100)));
+        // Stock vtiger cut LIMIT 500 to 100.
+        assert!(page_may_continue(100, Some(500)));
+        assert!(!page_may_continue(999, None));
+        assert!(page_may_continue(QUERY_DEFAULT_ROWS, None));
+    }
+
+    #[test]
     fn ids() {
         assert_eq!(split_id("4x20"), Some(("4", 20)));
         assert_eq!(split_id("x20"), None);
