@@ -18,6 +18,7 @@
 #![forbid(unsafe_code)]
 
 pub mod auth;
+pub mod crm;
 pub mod eas;
 pub mod http;
 pub mod model;
