@@ -214,3 +214,39 @@ fn shutdown_tells_the_handler_first() {
     drop(s);
     assert!(*handler.shut.lock().unwrap());
 }
+
+#[test]
+fn silent_and_idle_connections_are_closed_after_the_header_timeout() {
+    let s = start(Limits {
+        header_timeout: Duration::from_millis(500),
+        ..Limits::default()
+    });
+    // A client that connects and never sends a request.
+    let mut silent = TcpStream::connect(s.addr).unwrap();
+    silent
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let started = std::time::Instant::now();
+    let mut buf = [0u8; 256];
+    let n = silent.read(&mut buf).unwrap_or(0);
+    let waited = started.elapsed();
+    assert!(
+        waited < Duration::from_secs(5),
+        "silent connection still open after {waited:?} (read {n} bytes)"
+    );
+    // A kept-alive connection that goes idle after one request.
+    let mut idle = TcpStream::connect(s.addr).unwrap();
+    idle.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    idle.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let started = std::time::Instant::now();
+    let mut all = Vec::new();
+    let _ = idle.read_to_end(&mut all);
+    let waited = started.elapsed();
+    assert!(String::from_utf8_lossy(&all).starts_with("HTTP/1.1 200"));
+    assert!(
+        waited < Duration::from_secs(5),
+        "idle keep-alive connection still open after {waited:?}"
+    );
+}
