@@ -2,7 +2,7 @@
 //! redb store (state directory under the system temp dir, on whatever disk that is).
 //!
 //! Method. Each part starts its own `easbox serve --listen-http 127.0.0.1:0` through
-//! `sh -c 'ulimit -n <hard>; exec …'`, with users added beforehand by `easbox user add`, and
+//! `sh -c 'ulimit -n <hard>; exec …'`, adds users with `easbox user add` (through its control socket), and
 //! talks EAS 14.1 to it (plain request line, WBXML bodies encoded by easbox's own codecs).
 //! `sync`: device A provisions and adds 5,000 contacts in Syncs of 100 Adds; then a new device
 //! per window size (100, then 512) provisions, FolderSyncs and downloads the whole Contacts
@@ -127,28 +127,12 @@ struct Server {
 }
 
 impl Server {
-    /// Adds `users` (enabled, all with [`PASSWORD`]) to a fresh state directory and starts the
-    /// server on it with the highest file-descriptor limit the shell may set.
+    /// Starts the server on a fresh state directory with the highest file-descriptor limit the
+    /// shell may set, and adds `users` (enabled, all with [`PASSWORD`]).
     fn start(bin: &Path, name: &str, users: &[String]) -> Server {
         let dir = std::env::temp_dir().join(format!("easbox-bench-{}-{name}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).expect("state dir");
-        for u in users {
-            let mut c = Command::new(bin)
-                .args(["user", "add", u, "--state-dir"])
-                .arg(&dir)
-                .arg("--enable")
-                .stdin(Stdio::piped())
-                .stdout(Stdio::null())
-                .spawn()
-                .expect("run easbox user add");
-            c.stdin
-                .take()
-                .expect("stdin")
-                .write_all(format!("{PASSWORD}\n").as_bytes())
-                .expect("password");
-            assert!(c.wait().expect("user add").success(), "user add {u} failed");
-        }
         let log = std::fs::File::create(dir.join("server.log")).expect("log file");
         let mut child = Command::new("sh")
             .arg("-c")
@@ -178,6 +162,24 @@ impl Server {
                 sink.clear();
             }
         });
+        // `user add` needs the state the server creates; with it running, it goes through its
+        // control socket.
+        for u in users {
+            let mut c = Command::new(bin)
+                .args(["user", "add", u, "--state-dir"])
+                .arg(&dir)
+                .arg("--enable")
+                .stdin(Stdio::piped())
+                .stdout(Stdio::null())
+                .spawn()
+                .expect("run easbox user add");
+            c.stdin
+                .take()
+                .expect("stdin")
+                .write_all(format!("{PASSWORD}\n").as_bytes())
+                .expect("password");
+            assert!(c.wait().expect("user add").success(), "user add {u} failed");
+        }
         Server { child, addr, dir }
     }
 
