@@ -88,7 +88,7 @@ fn raise_open_files() {
     use rustix::process::{Resource, getrlimit, setrlimit};
     let mut lim = getrlimit(Resource::Nofile);
     lim.current = lim.maximum;
-    if let Err(e) = setrlimit(Resource::Nofile, lim.clone()) {
+    if let Err(e) = setrlimit(Resource::Nofile, lim) {
         eprintln!("cannot raise the open-files limit: {e}");
     }
     let now = getrlimit(Resource::Nofile);
@@ -548,8 +548,7 @@ async fn provision_all(addr: SocketAddr, count: u32) -> Vec<u32> {
     for w in workers {
         w.await.expect("provisioning worker");
     }
-    let keys = keys.lock().expect("keys").clone();
-    keys
+    keys.lock().expect("keys").clone()
 }
 
 /// Counters of the parked Pings.
