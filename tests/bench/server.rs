@@ -2,19 +2,20 @@
 //! redb store (state directory under the system temp dir, on whatever disk that is).
 //!
 //! Method. Each part starts its own `easbox serve --listen-http 127.0.0.1:0` through
-//! `sh -c 'ulimit -n <hard>; exec …'`, adds users with `easbox user add` (through its control socket), and
-//! talks EAS 14.1 to it (plain request line, WBXML bodies encoded by easbox's own codecs).
-//! `sync`: device A provisions and adds 5,000 contacts in Syncs of 100 Adds; then a new device
-//! per window size (100, then 512) provisions, FolderSyncs and downloads the whole Contacts
-//! folder from SyncKey 0; the clock runs from its first Sync to the last answer (client-side
-//! decoding included), and the total from its Provision. `memory`: 10,001 devices of 10 users
-//! are provisioned (two requests each), then Pings (heartbeat 3540 s, Contacts) are parked,
-//! each on its own TCP connection, by a lean tokio client; the server's VmRSS
-//! (/proc/PID/status) is read before, with 1,000 and with 10,000 parked (parked = all sent,
-//! no answer, and the server's CPU time still for 0.5 s), and the 10,001st Ping must get 503
-//! (the hub is full, so all 10,000 are parked). `wake`: device B parks a Ping on Contacts,
-//! 20 ms later device A Syncs one Add; B's answer time is taken from just before A sends and
-//! from when A's answer is in; B then Syncs the change and parks again, 1,000 times.
+//! `sh -c 'ulimit -n <hard>; exec …'`, adds users with `easbox user add` (through its control
+//! socket), and talks EAS 14.1 to it (plain request line, WBXML bodies encoded by easbox's own
+//! codecs). `sync`: device A provisions and adds 5,000 contacts in Syncs of 100 Adds; then a
+//! new device per window size (100, then 512) provisions, FolderSyncs and downloads the whole
+//! Contacts folder from SyncKey 0; the clock runs from its first Sync to the last answer
+//! (client-side decoding included), and the total from its Provision. `memory`: 10,001
+//! devices of 10 users are provisioned (two requests each), then Pings (heartbeat 3540 s,
+//! Contacts) are parked, each on its own TCP connection, by a lean tokio client; the server's
+//! VmRSS (/proc/PID/status) is read before, with 1,000 and with 10,000 parked (parked = all
+//! sent, no answer, and the server's CPU time still for 0.5 s); the status of a 10,001st Ping
+//! is printed (503 = the hub is full, so all 10,000 are parked). `wake`: device B parks a
+//! Ping on Contacts, 20 ms later device A Syncs one Add; B's answer time is taken from just
+//! before A sends and from when A's answer is in; B then Syncs the change and parks again,
+//! 1,000 times.
 //!
 //! Run: `cargo build --release && cargo bench --bench server` (or `-- sync`, `-- memory`,
 //! `-- wake` for one part). The bench does not build the server: it runs `target/release/easbox`
@@ -136,7 +137,10 @@ impl Server {
         let log = std::fs::File::create(dir.join("server.log")).expect("log file");
         let mut child = Command::new("sh")
             .arg("-c")
-            .arg(r#"ulimit -n "$(ulimit -Hn)" || exit 3; exec "$0" serve --state-dir "$1" --listen-http 127.0.0.1:0"#)
+            .arg(concat!(
+                r#"ulimit -n "$(ulimit -Hn)" || exit 3; "#,
+                r#"exec "$0" serve --state-dir "$1" --listen-http 127.0.0.1:0"#
+            ))
             .arg(bin)
             .arg(&dir)
             .stdout(Stdio::piped())
