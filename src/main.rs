@@ -34,6 +34,8 @@ its control socket (DIR/control.sock).
 
 /// Largest body `decode` reads; larger input is refused rather than read into memory.
 const MAX_DECODE_INPUT: u64 = 64 * 1024 * 1024;
+/// Threads for blocking work (store transactions, password hashes).
+const MAX_BLOCKING_THREADS: usize = 8;
 /// The database file in the state directory.
 const DB_FILE: &str = "easbox.redb";
 
@@ -358,7 +360,10 @@ fn main() -> ExitCode {
         Some("serve") => {
             let _sink = easbox::systemd::init_logging(log::LevelFilter::Info);
             match parse_opts(&args[1..]) {
+                // redb has one writer and argon2 runs two at a time, so a large blocking pool
+                // only costs memory (a thread stack and a malloc arena each).
                 Ok(o) => tokio::runtime::Builder::new_multi_thread()
+                    .max_blocking_threads(MAX_BLOCKING_THREADS)
                     .enable_all()
                     .build()
                     .map_err(|e| e.to_string())

@@ -181,6 +181,21 @@ impl App {
         lock(&self.verified).invalidate(user);
     }
 
+    /// Runs `f` in a write transaction that is never committed: for checks that only read
+    /// (Ping). redb has one writer, and a commit would cost a disk sync per parked Ping.
+    async fn peek<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut StoreTxn<'_>) -> Result<T, sync::Error> + Send + 'static,
+    ) -> Result<T, sync::Error> {
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut t = store.write()?;
+            f(&mut t)
+        })
+        .await
+        .map_err(|e| sync::Error::Store(format!("worker: {e}")))?
+    }
+
     /// Runs `f` in a write transaction on a blocking thread and commits when it succeeds.
     async fn write<T: Send + 'static>(
         &self,
@@ -447,7 +462,7 @@ impl App {
             let check_dev = dev.clone();
             let check_ids = ids.clone();
             let changed = self
-                .write(move |t| sync::changed_folders(t, &check_dev, &check_ids))
+                .peek(move |t| sync::changed_folders(t, &check_dev, &check_ids))
                 .await;
             match changed {
                 Ok(c) if !c.is_empty() => {
