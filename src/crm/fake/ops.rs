@@ -300,10 +300,14 @@ fn apply(
         let end = pair_dt(&local, PAIRS[1], true);
         if let (Some(s), Some(e)) = (start, end) {
             let secs = |d: DateTime| TimeZone::UTC.to_timestamp(d).map_or(0, |t| t.as_second());
-            let mins = (secs(e) - secs(s)) / 60;
-            let mins = mins.max(0);
-            local.insert("duration_hours".into(), (mins / 60).to_string());
-            local.insert("duration_minutes".into(), (mins % 60).to_string());
+            let mins = (secs(e) - secs(s)).div_euclid(60);
+            // An end before the start gives PHP nonsense hours; the minutes stay the
+            // remainder (create_event_baddate.json).
+            local.insert(
+                "duration_hours".into(),
+                mins.max(0).div_euclid(60).to_string(),
+            );
+            local.insert("duration_minutes".into(), mins.rem_euclid(60).to_string());
         }
         for (d, t) in PAIRS {
             if let Some(dt) = pair_dt(&local, (d, t), false) {
