@@ -54,9 +54,12 @@ pub const TOKEN_LIFETIME: i64 = 300;
 pub const SESSION_LIFETIME: i64 = 86_400;
 pub const SESSION_IDLE: i64 = 1_800;
 /// Live challenge tokens kept at once over all users; the oldest go first beyond this.
-pub const MAX_TOKENS: u32 = 10_000;
+pub const MAX_TOKENS: u32 = 4_096;
 /// Live sessions kept at once; the oldest go first beyond this.
-pub const MAX_SESSIONS: u32 = 10_000;
+pub const MAX_SESSIONS: u32 = 4_096;
+/// (user, IP) pairs whose failed logins are remembered; beyond this new pairs are not
+/// counted per user (the per-IP count still grows, so the ban still comes).
+pub const MAX_FAILURE_ENTRIES: u32 = 100_000;
 /// Most contacts, events and tasks `--seed` makes of each.
 pub const MAX_SEED: u32 = 100_000;
 
@@ -791,4 +794,52 @@ pub async fn run_cli(args: &[String]) -> Result<(), String> {
     );
     tokio::signal::ctrl_c().await.map_err(|e| e.to_string())?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(a: &[&str]) -> Vec<String> {
+        a.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[tokio::test]
+    async fn cli_errors_say_what_is_wrong() {
+        let e = run_cli(&args(&["--seed", "3"])).await.unwrap_err();
+        assert!(e.contains("--listen"), "{e}");
+        let e = run_cli(&args(&["--listen", "127.0.0.1:0", "--user", "x"]))
+            .await
+            .unwrap_err();
+        assert!(e.contains("NAME:PASSWORD:ACCESSKEY"), "{e}");
+        let e = run_cli(&args(&["--listen", "127.0.0.1:0", "--tz", "Mars/Base"]))
+            .await
+            .unwrap_err();
+        assert!(e.contains("time zone"), "{e}");
+        let e = run_cli(&args(&["--listen", "127.0.0.1:0", "--seed", "x"]))
+            .await
+            .unwrap_err();
+        assert!(e.contains("--seed"), "{e}");
+        let e = run_cli(&args(&["--bogus"])).await.unwrap_err();
+        assert!(e.contains("--bogus"), "{e}");
+    }
+
+    #[test]
+    fn config_errors() {
+        let cfg = |users: Vec<FakeUser>| FakeConfig {
+            users,
+            ..FakeConfig::default()
+        };
+        assert!(FakeCrm::new(cfg(Vec::new())).is_err());
+        let u = FakeUser::new("a", "p", "k", "");
+        assert!(FakeCrm::new(cfg(vec![u.clone(), u.clone()])).is_err());
+        let mut bad = u.clone();
+        bad.date_format = "yyyy/dd".into();
+        assert!(FakeCrm::new(cfg(vec![bad])).is_err());
+        let seeded = FakeConfig {
+            seed: MAX_SEED + 1,
+            ..FakeConfig::default()
+        };
+        assert!(FakeCrm::new(seeded).is_err());
+    }
 }

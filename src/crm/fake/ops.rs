@@ -3,8 +3,9 @@
 use super::util::{self, Out};
 use super::vtql::{self, Join, Op, Select};
 use super::{
-    BAN_AFTER, Kind, LOCK_AFTER, MAX_SESSIONS, MAX_TOKENS, Mode, QUERY_DEFAULT_ROWS, Record, Reply,
-    SESSION_IDLE, SESSION_LIFETIME, SYNC_MAX_IDS, Session, State, TOKEN_LIFETIME, UserRec,
+    BAN_AFTER, Kind, LOCK_AFTER, MAX_FAILURE_ENTRIES, MAX_SESSIONS, MAX_TOKENS, Mode,
+    QUERY_DEFAULT_ROWS, Record, Reply, SESSION_IDLE, SESSION_LIFETIME, SYNC_MAX_IDS, Session,
+    State, TOKEN_LIFETIME, UserRec,
 };
 use jiff::civil::DateTime;
 use jiff::tz::TimeZone;
@@ -584,7 +585,12 @@ fn locked(st: &State, username: &str, ip: IpAddr) -> Option<Reply> {
 }
 
 fn fail(st: &mut State, username: &str, ip: IpAddr) -> Reply {
-    *st.failures.entry((username.to_owned(), ip)).or_insert(0) += 1;
+    let key = (username.to_owned(), ip);
+    if st.failures.contains_key(&key)
+        || u32::try_from(st.failures.len()).unwrap_or(u32::MAX) < MAX_FAILURE_ENTRIES
+    {
+        *st.failures.entry(key).or_insert(0) += 1;
+    }
     *st.ip_failures.entry(ip).or_insert(0) += 1;
     Reply::err("INVALID_USER_CREDENTIALS", "Invalid username or password")
 }
@@ -610,8 +616,10 @@ fn login(st: &mut State, username: &str, key: &str, ip: IpAddr) -> Reply {
     let Some(user) = st.user_by_name(username).cloned() else {
         return fail(st, username, ip);
     };
+    // Newest first: a client logs in with the token it just asked for.
     let ok = live
         .iter()
+        .rev()
         .any(|t| util::md5_hex(format!("{t}{}", user.access_key).as_bytes()) == key);
     if !ok {
         return fail(st, username, ip);
@@ -677,8 +685,10 @@ fn describe(module: &str, user: &UserRec) -> Reply {
     // Date fields carry the caller's format (CRM-API §2.4).
     if let Some(fields) = d.get_mut("fields").and_then(Value::as_array_mut) {
         for f in fields {
-            if f["type"]["name"] == "date" {
-                f["type"]["format"] = Value::from(user.date_format.name());
+            if let Some(t) = f.get_mut("type").and_then(Value::as_object_mut)
+                && t.get("name").and_then(Value::as_str) == Some("date")
+            {
+                t.insert("format".into(), Value::from(user.date_format.name()));
             }
         }
     }
@@ -1156,6 +1166,37 @@ mod tests {
         }
         assert_eq!(meta("Contacts").unwrap().prefix, "4");
         assert!(listtypes()["types"].as_array().unwrap().len() > 5);
+    }
+
+    fn state() -> super::super::FakeCrm {
+        super::super::FakeCrm::new(super::super::FakeConfig::default()).unwrap()
+    }
+
+    #[test]
+    fn token_session_and_failure_caps() {
+        let fake = state();
+        let mut st = fake.state.lock().unwrap();
+        let ip: IpAddr = [127, 0, 0, 1].into();
+        for _ in 0..=MAX_TOKENS {
+            getchallenge(&mut st, "admin");
+        }
+        assert_eq!(st.tokens.len(), MAX_TOKENS as usize);
+        for _ in 0..=MAX_SESSIONS {
+            let Reply::Ok(Out::Obj(o)) = getchallenge(&mut st, "admin") else {
+                panic!()
+            };
+            let Some((_, Out::Str(t))) = o.first().cloned() else {
+                panic!()
+            };
+            let key = util::md5_hex(format!("{t}AdminAccessKey00").as_bytes());
+            assert!(matches!(login(&mut st, "admin", &key, ip), Reply::Ok(_)));
+        }
+        assert_eq!(st.sessions.len(), MAX_SESSIONS as usize);
+        for i in 0..=MAX_FAILURE_ENTRIES {
+            let ip: IpAddr = [10, 0, (i >> 8) as u8, i as u8].into();
+            fail(&mut st, &format!("u{i}"), ip);
+        }
+        assert_eq!(st.failures.len(), MAX_FAILURE_ENTRIES as usize);
     }
 
     #[test]
