@@ -10,6 +10,7 @@
 //! | [`auth`] | secrets, argon2id hashes, the verified-password cache, failed-login lockout |
 //! | [`store`] | redb tables (all in `store::schema`), schema version + migrations, a `SyncStore` |
 //! | [`tls`] | local CA and server certificate (rcgen), customer certificate, rustls server config |
+//! | [`crm`] | vtenext: wire protocol, record mapping, a faithful fake CRM (`easbox fake-crm`) |
 //! | [`systemd`] | sd_notify readiness and watchdog, logging to the journal or stderr |
 //!
 //! `wbxml`, `model`, `eas` and `auth` are sans-io: bytes or typed values in, bytes or typed

@@ -24,6 +24,8 @@ commands:
                   the same as passwd, for a new user
   user enable NAME --state-dir DIR | user disable NAME --state-dir DIR
   user list --state-dir DIR
+  fake-crm --listen ADDR [--seed N] [--tz ZONE] [--user NAME:PASSWORD:ACCESSKEY[:ZONE]]...
+                  run a stand-in vtenext web service (webservice.php) for trying the box
   decode [FILE]   decode an EAS WBXML body (FILE or standard input) and print it as XML
   version         print the version and the EAS protocol versions spoken
   help            this text
@@ -372,6 +374,14 @@ fn main() -> ExitCode {
             }
         }
         Some("user") => user_command(&args[1..]),
+        Some("fake-crm") => {
+            let _sink = easbox::systemd::init_logging(log::LevelFilter::Info);
+            tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| e.to_string())
+                .and_then(|rt| rt.block_on(easbox::crm::fake::run_cli(&args[1..])))
+        }
         Some("decode") if args.len() <= 2 => decode(args.get(1).map(String::as_str)),
         Some("version") | Some("--version") => {
             println!(

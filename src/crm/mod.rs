@@ -1,8 +1,12 @@
-//! The vtenext connector (CRM-API.md, issue 4): the web-service protocol as typed values
-//! ([`wire`]) and the mapping between CRM records and [`crate::model`] items ([`map`]).
+//! The vtenext connector (shared/CRM-API.md, issue 4).
 //!
-//! Both modules are sans-io: the HTTP transport and the pull/write-back loops live elsewhere
-//! and hand them status codes and bodies.
+//! - [`wire`]: the web-service protocol as typed values (sans-io).
+//! - [`map`]: CRM records ⇄ [`crate::model`] items, with the CRM's three time zones (sans-io).
+//! - [`fake`]: an in-process stand-in for vtenext that answers like the recorded replies in
+//!   shared/fixtures/vtenext-replies/; tests and `easbox fake-crm` use it.
+//!
+//! The HTTP transport, the pull and the write-back outbox come next.
 
+pub mod fake;
 pub mod map;
 pub mod wire;
