@@ -398,6 +398,53 @@ fn lost_response_is_answered_again_identically() {
     assert_eq!(ids.iter().filter(|x| **x == id).count(), 1);
 }
 
+#[test]
+fn empty_sync_repeats_the_collections_with_the_current_key_and_no_commands() {
+    let srv = Server::start("emptysync");
+    let mut a = Device::new(&srv, "emptyA", V);
+    let mut b = Device::new(&srv, "emptyB", V);
+    let folder = a.f.contacts.clone();
+    let key = a.keys[&folder].clone();
+    let add = vec![ClientCommand::Add {
+        class: None,
+        client_id: "e1".into(),
+        data: contact("Emptyone"),
+    }];
+    let r =
+        a.c.sync_collection(&folder, &key, Some(100), add)
+            .expect("full");
+    let after_add = one(&r).sync_key.clone();
+    // B adds a contact; A's empty Sync must deliver it under the key A holds now, not replay
+    // the answer to its previous key, and must not apply A's Add again.
+    b.sync(
+        &folder,
+        vec![ClientCommand::Add {
+            class: None,
+            client_id: "e2".into(),
+            data: contact("Fromb"),
+        }],
+    );
+    let raw = a.c.post(Command::Sync, Vec::new()).expect("empty Sync");
+    assert_eq!(raw.status, 200);
+    let r: SyncResponse =
+        easbox::eas::from_wbxml(&raw.body, V, easbox::wbxml::Limits::DEFAULT).unwrap();
+    let col = one(&r);
+    assert_eq!(col.status, SyncStatus::Success);
+    assert_ne!(
+        col.sync_key, after_add,
+        "the empty request was answered with the old key"
+    );
+    assert!(
+        col.responses.is_empty(),
+        "the cached Add was applied again: {col:?}"
+    );
+    assert_eq!(col.commands.len(), 1, "{col:?}");
+    assert_eq!(
+        text_of(&col.commands[0], contacts::FIRST_NAME).as_deref(),
+        Some("Fromb")
+    );
+}
+
 // -------------------------------------------------------------------------------------------
 // Status codes
 

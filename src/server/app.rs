@@ -517,11 +517,28 @@ impl App {
         } else {
             req
         };
-        lock(&self.syncs).put(&dev.key, req.clone());
+        // What an empty or partial request repeats: the collections and their options, never
+        // the commands (they were applied once), with the keys this answer hands out.
+        let mut to_cache = req.clone();
+        for c in &mut to_cache.collections {
+            c.commands.clear();
+        }
+        let key = dev.key.clone();
         let user = dev.key.user.clone();
         let outcome = self.write(move |t| sync::sync(t, &dev, &req)).await;
         match outcome {
             Ok(o) => {
+                for c in &mut to_cache.collections {
+                    if let Some(r) = o
+                        .response
+                        .collections
+                        .iter()
+                        .find(|r| r.collection_id == c.collection_id)
+                    {
+                        c.sync_key.clone_from(&r.sync_key);
+                    }
+                }
+                lock(&self.syncs).put(&key, to_cache);
                 for (id, e) in &o.rejected {
                     log::info!("item {id} of {user:?} refused: {e}");
                 }
