@@ -5,8 +5,9 @@
 //! - [`fake`]: an in-process stand-in for vtenext that answers like the recorded replies in
 //!   shared/fixtures/vtenext-replies/; tests and `easbox fake-crm` use it.
 //!
-//! The HTTP transport, the pull and the write-back outbox come next.
+//! - [`client`]: HTTP to `webservice.php`, the integration user's session, `login_pwd`.
 
+pub mod client;
 pub mod fake;
 pub mod map;
 pub mod wire;

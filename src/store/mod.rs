@@ -791,3 +791,21 @@ impl StoreTxn<'_> {
         Ok(())
     }
 }
+
+impl StoreTxn<'_> {
+    /// Whether a device change of the item waits in the outbox. The pull leaves such an item
+    /// to the outbox, which applies the conflict rule (CRM wins unless the phone asked for
+    /// client-wins).
+    pub fn outbox_pending(
+        &self,
+        user: &str,
+        folder: FolderId,
+        item: ItemId,
+    ) -> Result<bool, StoreError> {
+        Ok(self
+            .txn
+            .open_table(OUTBOX_BY_ITEM)?
+            .get((user, folder.0, item.0))?
+            .is_some())
+    }
+}

@@ -6,7 +6,9 @@
 //! sequence order); values are either fixed-width tuples or [`super::codec`] records.
 //!
 //! Schema versions:
-//! - **1**: the tables below.
+//! - **1**: users, devices, folders, items, change log, sync states, ClientIds.
+//! - **2**: the CRM connector's tables (settings and status, CRM users, the CRM-id index,
+//!   pull cursors, CRM password cache, the write-back outbox).
 //!
 //! A later version adds a [`Step`] at the end of [`MIGRATIONS`] and raises [`SCHEMA_VERSION`];
 //! `Store::open` runs every step from the file's version to the current one in one write
@@ -16,7 +18,7 @@ use super::StoreError;
 use redb::{Database, ReadableDatabase, ReadableTableMetadata, TableDefinition};
 
 /// The schema this build writes and reads.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// `META`: name → number. Holds [`SCHEMA_VERSION_KEY`].
 pub(crate) const META: TableDefinition<&str, u32> = TableDefinition::new("meta");
@@ -70,6 +72,37 @@ pub(crate) const CLIENT_ID_AGE: TableDefinition<(&str, &str, u64), (u32, &str)> 
 pub(crate) const CLIENT_ID_COUNTERS: TableDefinition<(&str, &str), (u64, u32)> =
     TableDefinition::new("client_id_counters");
 
+// ---- Version 2: the CRM connector (issue 4). Records are `super::codec` values of types
+// defined next to their accessors.
+
+/// name → record: `"settings"` (URL, integration user, encrypted access key, interval,
+/// modules), `"status"` (last success, last error, detected capabilities).
+pub(crate) const CRM_META: TableDefinition<&str, &[u8]> = TableDefinition::new("crm_meta");
+
+/// box user name (lower-case) → the CRM user it is (webservice id, zone, date format, active),
+/// as discovered from the Users module.
+pub(crate) const CRM_USERS: TableDefinition<&str, &[u8]> = TableDefinition::new("crm_users");
+
+/// CRM record id (`4x20`) → where it lives on the box (user, folder, item) and the CRM's
+/// modifiedtime last applied, so a pull de-duplicates and finds the item of an update.
+pub(crate) const CRM_INDEX: TableDefinition<&str, &[u8]> = TableDefinition::new("crm_index");
+
+/// module (`Contacts`, `Events`, `Calendar`) → pull cursor and method in use.
+pub(crate) const CRM_CURSORS: TableDefinition<&str, &[u8]> = TableDefinition::new("crm_cursors");
+
+/// box user name → cached CRM password check (argon2id hash, when verified) and the user's
+/// encrypted access key from `login_pwd`.
+pub(crate) const CRM_PASSWORDS: TableDefinition<&str, &[u8]> =
+    TableDefinition::new("crm_passwords");
+
+/// outbox sequence → a device change waiting to be written to the CRM.
+pub(crate) const OUTBOX: TableDefinition<u64, &[u8]> = TableDefinition::new("outbox");
+
+/// (user, folder id, item id) → the outbox sequence of the item's pending entry, so a newer
+/// change of the same item folds into it and a pull can see that the item is pending.
+pub(crate) const OUTBOX_BY_ITEM: TableDefinition<(&str, u32, u64), u64> =
+    TableDefinition::new("outbox_by_item");
+
 /// Folders created later (CRM calendars, for instance) take ids from here up, so they never
 /// collide with a default folder added in a later version.
 pub const FIRST_EXTRA_FOLDER_ID: u32 = 100;
@@ -77,9 +110,20 @@ pub const FIRST_EXTRA_FOLDER_ID: u32 = 100;
 /// One migration step: rewrites the tables of version N into version N+1.
 pub(crate) type Step = fn(&redb::WriteTransaction) -> Result<(), StoreError>;
 
-/// `MIGRATIONS[i]` migrates version `i + 1` to `i + 2`. Version 1 is the first schema, so there
-/// is nothing to run yet.
-pub(crate) const MIGRATIONS: &[Step] = &[];
+/// `MIGRATIONS[i]` migrates version `i + 1` to `i + 2`.
+pub(crate) const MIGRATIONS: &[Step] = &[v1_to_v2];
+
+/// Version 2 only adds the connector's tables; nothing of version 1 changes.
+fn v1_to_v2(txn: &redb::WriteTransaction) -> Result<(), StoreError> {
+    txn.open_table(CRM_META)?;
+    txn.open_table(CRM_USERS)?;
+    txn.open_table(CRM_INDEX)?;
+    txn.open_table(CRM_CURSORS)?;
+    txn.open_table(CRM_PASSWORDS)?;
+    txn.open_table(OUTBOX)?;
+    txn.open_table(OUTBOX_BY_ITEM)?;
+    Ok(())
+}
 
 /// Creates the tables of a new database or brings an older one to [`SCHEMA_VERSION`].
 pub(crate) fn open_or_migrate(db: &Database) -> Result<(), StoreError> {

@@ -2,6 +2,7 @@ use super::*;
 use crate::model::{self, Contact, Event, Task};
 use crate::sync::{CrmRef, FolderKind};
 use crate::wbxml::{OwnedElement, OwnedNode, Tag};
+use redb::ReadableTableMetadata;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -693,7 +694,7 @@ fn a_new_store_is_written_at_the_current_version() {
     let f = TempFile::new("fresh");
     drop(Store::open(&f.0).unwrap());
     assert_eq!(raw_version(&f.0), Some(SCHEMA_VERSION));
-    assert_eq!(SCHEMA_VERSION, 1);
+    assert_eq!(SCHEMA_VERSION, 2);
 }
 
 #[test]
@@ -729,6 +730,18 @@ fn a_version_1_store_made_by_hand_opens() {
     // Tables version 1 did not create by hand exist after open.
     let mut t = store.write().unwrap();
     assert_eq!(t.folders("old").unwrap().len(), sync::DEFAULT_FOLDERS.len());
+    drop(t);
+    drop(store);
+    // The step to version 2 ran: the connector's tables exist and are empty.
+    assert_eq!(raw_version(&f.0), Some(2));
+    let db = Database::create(&f.0).unwrap();
+    let r = db.begin_read().unwrap();
+    assert_eq!(r.open_table(schema::CRM_META).unwrap().len().unwrap(), 0);
+    assert_eq!(r.open_table(schema::OUTBOX).unwrap().len().unwrap(), 0);
+    assert_eq!(
+        r.open_table(schema::OUTBOX_BY_ITEM).unwrap().len().unwrap(),
+        0
+    );
 }
 
 #[test]
@@ -786,7 +799,7 @@ fn no_version_is_version_1_only_when_empty() {
         t.commit().unwrap();
     }
     drop(Store::open(&empty.0).unwrap());
-    assert_eq!(raw_version(&empty.0), Some(1));
+    assert_eq!(raw_version(&empty.0), Some(SCHEMA_VERSION));
 
     // A file with data but no version is not taken for ours.
     let full = TempFile::new("no-version-data");
@@ -803,8 +816,8 @@ fn no_version_is_version_1_only_when_empty() {
     assert_eq!(raw_version(&full.0), None);
 }
 
-/// A stand-in for a future version 2: renames every user's record into a new table.
-fn step_1_to_2(txn: &redb::WriteTransaction) -> Result<(), StoreError> {
+/// A stand-in for a future version 3: copies every user's record into a new table.
+fn step_2_to_3(txn: &redb::WriteTransaction) -> Result<(), StoreError> {
     const USERS_V2: TableDefinition<&str, &[u8]> = TableDefinition::new("users_v2");
     let users = txn.open_table(USERS)?;
     let mut v2 = txn.open_table(USERS_V2)?;
@@ -838,8 +851,8 @@ fn the_migration_framework_runs_a_later_step_from_version_1() {
     }
     {
         let db = Database::create(&f.0).unwrap();
-        let steps: &[schema::Step] = &[step_1_to_2];
-        schema::migrate(&db, steps, 2).unwrap();
+        let steps: &[schema::Step] = &[schema::MIGRATIONS[0], step_2_to_3];
+        schema::migrate(&db, steps, 3).unwrap();
         let r = db.begin_read().unwrap();
         let v2: TableDefinition<&str, &[u8]> = TableDefinition::new("users_v2");
         assert!(r.open_table(v2).unwrap().get("ann").unwrap().is_some());
@@ -849,18 +862,18 @@ fn the_migration_framework_runs_a_later_step_from_version_1() {
                 .get(SCHEMA_VERSION_KEY)
                 .unwrap()
                 .map(|v| v.value()),
-            Some(2)
+            Some(3)
         );
-        // Running again at version 2 is a no-op.
+        // Running again at version 3 is a no-op.
         drop(r);
-        schema::migrate(&db, &[failing_step], 2).unwrap();
+        schema::migrate(&db, &[failing_step, failing_step], 3).unwrap();
     }
-    // This build only knows version 1: the migrated file is now refused.
+    // This build only knows version 2: the migrated file is now refused.
     assert_eq!(
         Store::open(&f.0).err(),
         Some(StoreError::SchemaTooNew {
-            found: 2,
-            supported: 1
+            found: 3,
+            supported: 2
         })
     );
 }
@@ -870,14 +883,14 @@ fn a_failing_or_missing_step_leaves_the_old_version() {
     let f = TempFile::new("migrate-fail");
     drop(Store::open(&f.0).unwrap());
     let db = Database::create(&f.0).unwrap();
-    let steps: &[schema::Step] = &[step_1_to_2, failing_step];
-    assert!(schema::migrate(&db, steps, 3).is_err());
+    let steps: &[schema::Step] = &[schema::MIGRATIONS[0], step_2_to_3, failing_step];
+    assert!(schema::migrate(&db, steps, 4).is_err());
     assert_eq!(
-        schema::migrate(&db, &[step_1_to_2], 3),
-        Err(StoreError::NoMigration { from: 2 })
+        schema::migrate(&db, &[schema::MIGRATIONS[0], step_2_to_3], 4),
+        Err(StoreError::NoMigration { from: 3 })
     );
     drop(db);
-    assert_eq!(raw_version(&f.0), Some(1));
+    assert_eq!(raw_version(&f.0), Some(2));
     let db = Database::create(&f.0).unwrap();
     let r = db.begin_read().unwrap();
     let v2: TableDefinition<&str, &[u8]> = TableDefinition::new("users_v2");
