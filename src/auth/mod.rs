@@ -22,6 +22,7 @@
 mod cache;
 mod lockout;
 mod password;
+pub mod seal;
 mod secret;
 
 pub use cache::{DEFAULT_CACHE_TTL_SECS, MAX_CACHED_USERS, VerifiedCache};

@@ -20,6 +20,7 @@
 pub mod schema;
 
 mod codec;
+pub mod crm;
 #[cfg(test)]
 mod tests;
 
@@ -62,6 +63,8 @@ pub enum StoreError {
     BadSchemaVersion(u32),
     /// This build has no migration from the file's version.
     NoMigration { from: u32 },
+    /// A named cap was reached (the name says which table).
+    Full(&'static str),
 }
 
 impl fmt::Display for StoreError {
@@ -82,6 +85,7 @@ impl fmt::Display for StoreError {
             StoreError::NoMigration { from } => {
                 write!(f, "no migration from schema version {from}")
             }
+            StoreError::Full(what) => write!(f, "too many {what}"),
         }
     }
 }
