@@ -21,6 +21,7 @@ pub mod schema;
 
 mod codec;
 pub mod crm;
+pub mod crm_index;
 #[cfg(test)]
 mod tests;
 
