@@ -354,7 +354,10 @@ async fn eas<H: EasHandler>(
     )
     .await;
     let body = match collected {
-        Ok(Ok(b)) => b.to_bytes(),
+        // A copy, not a slice: a small body is a slice of hyper's 8 KiB read buffer, and
+        // holding it (a Ping parks for up to an hour) makes hyper allocate a second buffer for
+        // the connection.
+        Ok(Ok(b)) => Bytes::copy_from_slice(&b.to_bytes()),
         Ok(Err(e)) => {
             if e.downcast_ref::<http_body_util::LengthLimitError>()
                 .is_some()
@@ -370,6 +373,8 @@ async fn eas<H: EasHandler>(
         None => (None, None),
     };
     let user_agent = header("User-Agent").map(|s| s.chars().take(256).collect());
+    // The headers are not needed any more; a parked Ping should not keep them.
+    drop(parts);
     let reply = handler
         .handle(EasRequest {
             line,
