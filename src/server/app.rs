@@ -422,8 +422,10 @@ impl App {
             }
             Verdict::AskCrm => CrmCheck::NoVerdict,
         };
-        let (Verdict::AskCrm, Some(client)) = (decide(), client.clone()) else {
-            return Ok(settle(decide()));
+        let first = decide();
+        let client = match (first, &client) {
+            (Verdict::AskCrm, Some(c)) => c.clone(),
+            _ => return Ok(settle(first)),
         };
         // Another request of the same phone may have asked meanwhile: decide again in turn.
         let _turn = self.crm_checks.lock().await;
