@@ -15,11 +15,14 @@
 //!   password retries for ever; vtenext bans the caller's address after 5 failed logins, and that
 //!   caller is the box, so a phone's wrong password must be stopped here before it reaches the
 //!   CRM often enough to lock every user of the office out.
+//! - [`crm_password`]: the policy for CRM passwords typed on a phone (issue 4 §3): accept from
+//!   the cached hash, ask the CRM with `login_pwd`, or refuse, staying below the CRM's lockout.
 //!
 //! Time is passed in as `now` (seconds on a monotonic clock of the caller's choosing) so that
 //! every rule is testable without sleeping. Nothing here imports tokio, hyper or redb.
 
 mod cache;
+pub mod crm_password;
 mod lockout;
 mod password;
 pub mod seal;

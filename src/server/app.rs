@@ -2,10 +2,20 @@
 //! and runs the command. Commands that touch items run the sync engine inside one store
 //! write transaction that is committed before the response leaves (durable before
 //! acknowledged); a commit that changed a user's folders wakes that user's parked Pings.
+//!
+//! Authentication (DESIGN.md "Authentication", issue 4 §3): a user with an ActiveSync password
+//! signs in with it alone. A user without one signs in with the CRM password: checked by the
+//! CRM with `login_pwd` (CRM-API §2.3), then kept as an argon2id hash for a bounded time under
+//! the rules of [`crate::auth::crm_password`], so neither each request nor a CRM outage needs
+//! the CRM, and a wrong password on a phone never gets the CRM to lock the user.
 
 use super::push::{PingHub, Wake};
 use super::reply::{self, Failure};
+use crate::auth::crm_password::{self, CrmAnswer, CrmPasswordGuard, Refusal, Verdict};
+use crate::auth::seal::SealKey;
 use crate::auth::{self, Decision, Lockout, LockoutPolicy, PasswordHash, Secret, VerifiedCache};
+use crate::crm::CrmHandle;
+use crate::crm::wire::{ApiCode, CrmError};
 use crate::eas::commands::folder_sync::FolderSyncRequest;
 use crate::eas::commands::get_item_estimate::GetItemEstimateRequest;
 use crate::eas::commands::item_operations::{
@@ -31,10 +41,12 @@ use crate::eas::items::ClientKind;
 use crate::eas::request::Command;
 use crate::eas::{self, Codec, ProtocolVersion};
 use crate::http::{EasHandler, EasReply, EasRequest};
+use crate::store::crm_index::CrmPassword;
 use crate::store::{Device, DeviceInfo, Store, StoreTxn, WipeState};
 use crate::sync::{self, DeviceCtx, DeviceKey, FolderId};
 use crate::wbxml::Limits;
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::sync::Semaphore;
@@ -56,13 +68,32 @@ pub const DEVICE_TOUCH_SECS: i64 = 300;
 pub const PING_RETRY_AFTER: u32 = 120;
 
 /// Settings of the application.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Settings {
     /// The mail domain shown in Settings UserInformation when a user name has none.
     pub mail_domain: String,
     pub min_heartbeat: u32,
     pub max_heartbeat: u32,
     pub max_parked_pings: u32,
+    /// The CRM that checks CRM passwords (shared with the connector); empty = no CRM, and only
+    /// cached CRM passwords within their grace period work.
+    pub crm: CrmHandle,
+    /// Seals the access key `login_pwd` returns before it is stored; without it the key is
+    /// not kept.
+    pub seal: Option<Arc<SealKey>>,
+}
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("mail_domain", &self.mail_domain)
+            .field("min_heartbeat", &self.min_heartbeat)
+            .field("max_heartbeat", &self.max_heartbeat)
+            .field("max_parked_pings", &self.max_parked_pings)
+            .field("crm", &self.crm.get().map(|c| c.endpoint().clone()))
+            .field("seal", &self.seal)
+            .finish()
+    }
 }
 
 impl Default for Settings {
@@ -72,6 +103,8 @@ impl Default for Settings {
             min_heartbeat: MIN_HEARTBEAT,
             max_heartbeat: MAX_HEARTBEAT,
             max_parked_pings: super::push::MAX_PARKED_PINGS,
+            crm: CrmHandle::default(),
+            seal: None,
         }
     }
 }
@@ -116,6 +149,10 @@ pub struct App {
     settings: Settings,
     verified: Mutex<VerifiedCache>,
     lockout: Mutex<Lockout>,
+    crm_guard: Mutex<CrmPasswordGuard>,
+    /// One `login_pwd` at a time: a phone sends several requests at once, and each one asking
+    /// the CRM with the same wrong password would count as another failure there.
+    crm_checks: tokio::sync::Mutex<()>,
     hashes: Semaphore,
     pub hub: PingHub,
     pings: Mutex<LastRequests<(u32, Vec<PingFolder>)>>,
@@ -131,6 +168,27 @@ fn now_secs() -> u64 {
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     // Every critical section is a single map update, so a poisoned lock holds consistent data.
     m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The verdict on a CRM password.
+enum CrmCheck {
+    Ok,
+    /// Wrong (the CRM said so now or earlier, or the box-side limit is reached): counts as a
+    /// failed login.
+    Wrong,
+    /// No verdict (no CRM, CRM down, user locked there) and no usable cached hash: 401, but not
+    /// the phone's fault, so not counted.
+    NoVerdict,
+}
+
+/// What the policy makes of a CRM error.
+fn crm_answer(e: &CrmError) -> CrmAnswer {
+    match e.code() {
+        Some(ApiCode::LoginLocked) => CrmAnswer::UserLocked,
+        Some(ApiCode::IpBanned) => CrmAnswer::BoxBanned,
+        Some(c) if c.is_credential_failure() => CrmAnswer::Refused,
+        _ => CrmAnswer::Unavailable,
+    }
 }
 
 /// Why authentication failed.
@@ -164,6 +222,8 @@ impl App {
             store,
             verified: Mutex::new(VerifiedCache::new(auth::DEFAULT_CACHE_TTL_SECS)?),
             lockout: Mutex::new(Lockout::new(LockoutPolicy::default())),
+            crm_guard: Mutex::new(CrmPasswordGuard::new()?),
+            crm_checks: tokio::sync::Mutex::new(()),
             hashes: Semaphore::new(MAX_CONCURRENT_HASHES as usize),
             hub: PingHub::new(settings.max_parked_pings),
             settings,
@@ -179,6 +239,13 @@ impl App {
     /// Forgets a user's cached password (password changed, user disabled).
     pub fn forget_password(&self, user: &str) {
         lock(&self.verified).invalidate(user);
+    }
+
+    /// Forgets a user's failed logins, here and those counted against the CRM (the admin
+    /// unlocked the user; in the CRM too, or the box's count no longer mirrors the CRM's).
+    pub fn unlock_user(&self, user: &str) {
+        lock(&self.lockout).unlock_user(user);
+        lock(&self.crm_guard).unlock_user(user);
     }
 
     /// Runs `f` in a write transaction that is never committed: for checks that only read
@@ -222,43 +289,72 @@ impl App {
             log::info!("user {user:?} from {} is locked out", req.peer);
             return Err(Denied::Unauthorized);
         }
-        let record = {
+        let found = {
             let store = self.store.clone();
             let name = user.clone();
-            tokio::task::spawn_blocking(move || store.read().and_then(|t| t.user(&name)))
-                .await
-                .map_err(|_| Denied::Server)?
-                .map_err(|e| {
-                    log::error!("store: {e}");
-                    Denied::Server
-                })?
+            tokio::task::spawn_blocking(move || {
+                let t = store.read()?;
+                let Some(u) = t.user(&name)? else {
+                    return Ok(None);
+                };
+                // The CRM side is read only for users who sign in with the CRM password.
+                let crm = if u.password_hash.is_none() {
+                    let crm_name = t.crm_user(&name)?.map(|c| c.crm_name);
+                    Some((t.crm_password(&name)?, crm_name))
+                } else {
+                    None
+                };
+                Ok(Some((u, crm)))
+            })
+            .await
+            .map_err(|_| Denied::Server)?
+            .map_err(|e: crate::store::StoreError| {
+                log::error!("store: {e}");
+                Denied::Server
+            })?
         };
-        let Some(record) = record else {
+        let Some((record, crm)) = found else {
             lock(&self.lockout).record_failure(&user, req.peer, now);
             log::info!("unknown user {user:?} from {}", req.peer);
             return Err(Denied::Unauthorized);
         };
         let known = lock(&self.verified).check(&user, password, now);
         if !known {
-            let ok = match record.password_hash.as_deref() {
-                // The CRM-password path (issue 4) adds the other branch.
-                None => false,
+            let checked = match record.password_hash.as_deref() {
+                None => {
+                    let (stored, crm_name) = crm.unwrap_or_default();
+                    let crm_name = crm_name.unwrap_or_else(|| user.clone());
+                    self.check_crm_password(
+                        &user,
+                        &crm_name,
+                        record.enabled,
+                        stored,
+                        password,
+                        req.peer,
+                        now,
+                    )
+                    .await?
+                }
                 Some(phc) => {
                     let Ok(hash) = PasswordHash::from_phc(phc.to_owned()) else {
                         log::error!("stored hash of {user:?} is unreadable");
                         return Err(Denied::Server);
                     };
-                    let _slot = self.hashes.acquire().await.map_err(|_| Denied::Server)?;
-                    let pw = Secret::new(password.expose().clone());
-                    tokio::task::spawn_blocking(move || auth::verify_password(&hash, &pw))
-                        .await
-                        .map_err(|_| Denied::Server)?
+                    if self.verify(hash, password).await? {
+                        CrmCheck::Ok
+                    } else {
+                        CrmCheck::Wrong
+                    }
                 }
             };
-            if !ok {
-                lock(&self.lockout).record_failure(&user, req.peer, now);
-                log::info!("wrong password for {user:?} from {}", req.peer);
-                return Err(Denied::Unauthorized);
+            match checked {
+                CrmCheck::Ok => {}
+                CrmCheck::Wrong => {
+                    lock(&self.lockout).record_failure(&user, req.peer, now);
+                    log::info!("wrong password for {user:?} from {}", req.peer);
+                    return Err(Denied::Unauthorized);
+                }
+                CrmCheck::NoVerdict => return Err(Denied::Unauthorized),
             }
             lock(&self.verified).insert(&user, password, now);
         }
@@ -267,6 +363,176 @@ impl App {
             return Err(Denied::Forbidden);
         }
         Ok(user)
+    }
+
+    /// argon2 on a blocking thread, at most [`MAX_CONCURRENT_HASHES`] at once.
+    async fn verify(&self, hash: PasswordHash, password: &Secret<String>) -> Result<bool, Denied> {
+        let _slot = self.hashes.acquire().await.map_err(|_| Denied::Server)?;
+        let pw = Secret::new(password.expose().clone());
+        tokio::task::spawn_blocking(move || auth::verify_password(&hash, &pw))
+            .await
+            .map_err(|_| Denied::Server)
+    }
+
+    /// Checks a CRM password (issue 4 §3) for a user without an ActiveSync password: the
+    /// stored hash first, then the CRM when [`crm_password`]'s rules allow. A disabled user's
+    /// password is never sent to the CRM: only a stored hash can show it is right (then the
+    /// caller answers 403, as for an ActiveSync password), otherwise 401.
+    #[allow(clippy::too_many_arguments)]
+    async fn check_crm_password(
+        &self,
+        user: &str,
+        crm_name: &str,
+        enabled: bool,
+        stored: Option<CrmPassword>,
+        password: &Secret<String>,
+        peer: IpAddr,
+        now: u64,
+    ) -> Result<CrmCheck, Denied> {
+        let now_unix = i64::try_from(now).unwrap_or(i64::MAX);
+        let cached = match stored.as_ref().and_then(|p| p.hash.clone()) {
+            Some(phc) => match PasswordHash::from_phc(phc) {
+                Ok(hash) => self.verify(hash, password).await?.then(|| {
+                    crm_password::cache_age(stored.as_ref().map_or(0, |p| p.verified_at), now_unix)
+                }),
+                Err(_) => {
+                    log::warn!("stored CRM password hash of {user:?} is unreadable; ignored");
+                    None
+                }
+            },
+            None => None,
+        };
+        let client = if enabled {
+            self.settings.crm.get()
+        } else {
+            None
+        };
+        let decide =
+            || lock(&self.crm_guard).decide(user, peer, password, cached, client.is_some(), now);
+        let settle = |verdict| match verdict {
+            Verdict::Accept => CrmCheck::Ok,
+            Verdict::Refuse(r) => {
+                log::info!("CRM password of {user:?} from {peer} refused: {r:?}");
+                match r {
+                    Refusal::CrmUnavailable => CrmCheck::NoVerdict,
+                    Refusal::KnownWrong | Refusal::WrongPassword | Refusal::Limited => {
+                        CrmCheck::Wrong
+                    }
+                }
+            }
+            Verdict::AskCrm => CrmCheck::NoVerdict,
+        };
+        let first = decide();
+        let client = match (first, &client) {
+            (Verdict::AskCrm, Some(c)) => c.clone(),
+            _ => return Ok(settle(first)),
+        };
+        // Another request of the same phone may have asked meanwhile: decide again in turn.
+        let _turn = self.crm_checks.lock().await;
+        if lock(&self.verified).check(user, password, now) {
+            return Ok(CrmCheck::Ok);
+        }
+        let verdict = decide();
+        if verdict != Verdict::AskCrm {
+            return Ok(settle(verdict));
+        }
+        let reply = client.login_pwd(crm_name, password).await;
+        let answer = match &reply {
+            Ok(_) => CrmAnswer::Accepted,
+            Err(e) => crm_answer(e),
+        };
+        let outcome = lock(&self.crm_guard).record(user, peer, password, answer, cached, now);
+        match reply {
+            Ok(access_key) => {
+                self.store_crm_password(user, password, &access_key, stored, now_unix)
+                    .await;
+                log::info!("CRM accepted the password of {user:?}");
+            }
+            Err(e) => {
+                if outcome.newly_blocked {
+                    match answer {
+                        CrmAnswer::BoxBanned => log::error!(
+                            "the CRM banned the box's address ({e}); no CRM password is checked for {} s",
+                            crm_password::CRM_BANNED_BACKOFF_SECS
+                        ),
+                        _ => log::error!(
+                            "the CRM locked user {crm_name:?} ({e}); the box does not ask it about this user for {} s",
+                            crm_password::CRM_LOCKED_BACKOFF_SECS
+                        ),
+                    }
+                } else if answer == CrmAnswer::Unavailable {
+                    log::warn!("CRM password of {user:?} not checked: {e}");
+                }
+                // The CRM refused a password that matched the stored hash: changed or disabled
+                // there, so the hash must not let it in again while the CRM is down.
+                if answer == CrmAnswer::Refused
+                    && cached.is_some()
+                    && let Some(mut p) = stored
+                {
+                    p.hash = None;
+                    self.put_crm_password(user, p).await;
+                }
+            }
+        }
+        Ok(settle(outcome.verdict))
+    }
+
+    /// Keeps what `login_pwd` proved: the password's argon2id hash with the time, and the
+    /// user's access key sealed (never in clear; not at all without a seal key).
+    async fn store_crm_password(
+        &self,
+        user: &str,
+        password: &Secret<String>,
+        access_key: &Secret<String>,
+        stored: Option<CrmPassword>,
+        now: i64,
+    ) {
+        let hash = {
+            let Ok(_slot) = self.hashes.acquire().await else {
+                return;
+            };
+            let pw = Secret::new(password.expose().clone());
+            match tokio::task::spawn_blocking(move || auth::hash_password(&pw)).await {
+                Ok(Ok(h)) => h,
+                Ok(Err(e)) => {
+                    log::error!("CRM password of {user:?} not cached: {e}");
+                    return;
+                }
+                Err(e) => {
+                    log::error!("CRM password of {user:?} not cached: {e}");
+                    return;
+                }
+            }
+        };
+        let sealed = match &self.settings.seal {
+            Some(key) => match key.seal_str(access_key) {
+                Ok(s) => Some(s),
+                Err(e) => {
+                    log::error!("access key of {user:?} not sealed: {e}");
+                    None
+                }
+            },
+            None => None,
+        };
+        let record = CrmPassword {
+            hash: Some(hash.as_str().to_owned()),
+            verified_at: now,
+            access_key_sealed: sealed.or(stored.and_then(|p| p.access_key_sealed)),
+        };
+        self.put_crm_password(user, record).await;
+    }
+
+    async fn put_crm_password(&self, user: &str, record: CrmPassword) {
+        let name = user.to_owned();
+        let done = self
+            .write(move |t| {
+                t.put_crm_password(&name, &record)?;
+                Ok(())
+            })
+            .await;
+        if let Err(e) = done {
+            log::error!("CRM password of {user:?} not stored: {e}");
+        }
     }
 
     /// Loads the device record, creating or refreshing it when needed.
