@@ -118,6 +118,9 @@ pub struct App {
     lockout: Mutex<Lockout>,
     hashes: Semaphore,
     pub hub: PingHub,
+    /// Notified after a command changed items on a device's behalf: the CRM connector then
+    /// drains the write-back outbox soon instead of at its next cycle.
+    pub outbox_work: Arc<tokio::sync::Notify>,
     pings: Mutex<LastRequests<(u32, Vec<PingFolder>)>>,
     syncs: Mutex<LastRequests<SyncRequest>>,
 }
@@ -166,6 +169,7 @@ impl App {
             lockout: Mutex::new(Lockout::new(LockoutPolicy::default())),
             hashes: Semaphore::new(MAX_CONCURRENT_HASHES as usize),
             hub: PingHub::new(settings.max_parked_pings),
+            outbox_work: Arc::new(tokio::sync::Notify::new()),
             settings,
             pings: Mutex::new(LastRequests::new()),
             syncs: Mutex::new(LastRequests::new()),
@@ -544,6 +548,7 @@ impl App {
                 }
                 if !o.changed.is_empty() {
                     self.hub.notify_user(&user);
+                    self.outbox_work.notify_one();
                 }
                 encode(Command::Sync, v, &o.response)
             }
@@ -588,6 +593,7 @@ impl App {
                     Ok(o) => {
                         if !o.changed.is_empty() {
                             self.hub.notify_user(&user);
+                            self.outbox_work.notify_one();
                         }
                         encode(cmd, v, &o.response)
                     }
