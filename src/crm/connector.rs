@@ -110,6 +110,9 @@ pub struct Connector {
     pull_now: Notify,
     pull_requested: AtomicBool,
     settings_changed: Notify,
+    /// Set with `settings_changed`: a pull asked for after `crm set` answered must see the
+    /// new settings, whichever notice the loop wakes on first.
+    settings_dirty: AtomicBool,
     shutdown: watch::Sender<bool>,
     running: AtomicBool,
     full_started: AtomicU64,
@@ -164,6 +167,7 @@ impl Connector {
             pull_now: Notify::new(),
             pull_requested: AtomicBool::new(false),
             settings_changed: Notify::new(),
+            settings_dirty: AtomicBool::new(false),
             shutdown: watch::channel(false).0,
             running: AtomicBool::new(false),
             full_started: AtomicU64::new(0),
@@ -183,6 +187,7 @@ impl Connector {
 
     /// The settings in the store changed: reload them before the next cycle, which runs now.
     pub fn settings_changed(&self) {
+        self.settings_dirty.store(true, Ordering::Release);
         self.settings_changed.notify_one();
     }
 
@@ -220,14 +225,15 @@ impl Connector {
         let mut st = self.state.lock().await;
         self.running.store(true, Ordering::Release);
         let mut shutdown = self.shutdown.subscribe();
-        let mut reload = true;
+        if !st.loaded {
+            self.settings_dirty.store(true, Ordering::Release);
+        }
         let mut next_full = Instant::now();
         loop {
             if *shutdown.borrow() {
                 break;
             }
-            if reload {
-                reload = false;
+            if self.settings_dirty.swap(false, Ordering::AcqRel) {
                 self.reload(&mut st).await;
                 next_full = Instant::now();
             }
@@ -259,11 +265,11 @@ impl Connector {
             tokio::select! {
                 _ = tokio::time::sleep_until(deadline) => {}
                 _ = self.pull_now.notified() => {}
-                _ = self.settings_changed.notified() => reload = true,
+                _ = self.settings_changed.notified() => {}
                 _ = self.outbox_work.notified() => drain = true,
                 _ = shutdown.changed() => {}
             }
-            if drain && usable && st.failures == 0 {
+            if drain && usable && st.failures == 0 && !self.settings_dirty.load(Ordering::Acquire) {
                 tokio::select! {
                     _ = tokio::time::sleep(OUTBOX_DEBOUNCE) => {}
                     _ = shutdown.changed() => continue,
