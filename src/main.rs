@@ -203,7 +203,7 @@ fn crm_request(dir: &Path, request: &str, create: bool) -> Result<String, String
         return answer;
     }
     let store = Arc::new(open_store(dir, create)?);
-    let seal = SealKey::load_or_create(dir).map_err(|e| e.to_string())?;
+    let seal = Arc::new(SealKey::load_or_create(dir).map_err(|e| e.to_string())?);
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -386,7 +386,7 @@ async fn serve(o: Opts) -> Result<(), String> {
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let _ = std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700));
     let store = Arc::new(Store::open(dir.join(DB_FILE)).map_err(|e| format!("store: {e}"))?);
-    let seal = SealKey::load_or_create(&dir).map_err(|e| e.to_string())?;
+    let seal = Arc::new(SealKey::load_or_create(&dir).map_err(|e| e.to_string())?);
     let demo = if o.demo {
         Some(start_demo(&store, &seal).await?)
     } else {

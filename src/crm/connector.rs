@@ -104,7 +104,7 @@ impl State {
 pub struct Connector {
     store: Arc<Store>,
     crm: CrmHandle,
-    seal: SealKey,
+    seal: Arc<SealKey>,
     wake: Wake,
     outbox_work: Arc<Notify>,
     pull_now: Notify,
@@ -154,7 +154,7 @@ impl Connector {
     pub fn new(
         store: Arc<Store>,
         crm: CrmHandle,
-        seal: SealKey,
+        seal: Arc<SealKey>,
         wake: Wake,
         outbox_work: Arc<Notify>,
     ) -> Arc<Connector> {
