@@ -148,6 +148,15 @@ impl From<CrmError> for Failure {
     }
 }
 
+impl From<users::DiscoverError> for Failure {
+    fn from(e: users::DiscoverError) -> Self {
+        match e {
+            users::DiscoverError::Crm(e) => Failure::Crm(e),
+            users::DiscoverError::Store(e) => Failure::Local(format!("store: {e}")),
+        }
+    }
+}
+
 impl Connector {
     /// A connector over `store`. `outbox_work` is notified by the EAS side after device
     /// changes; `wake` wakes a user's Pings.

@@ -204,15 +204,40 @@ pub fn apply(
     Ok(report)
 }
 
+/// Why a discovery failed: the CRM (a refused key among them), or the box's own store.
+#[derive(Debug)]
+pub enum DiscoverError {
+    Crm(CrmError),
+    Store(String),
+}
+
+impl From<CrmError> for DiscoverError {
+    fn from(e: CrmError) -> Self {
+        DiscoverError::Crm(e)
+    }
+}
+
+impl std::fmt::Display for DiscoverError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DiscoverError::Crm(e) => e.fmt(f),
+            DiscoverError::Store(e) => write!(f, "store: {e}"),
+        }
+    }
+}
+
 /// Lists the CRM users and writes them to the store.
-pub async fn discover(client: &Client, store: &Arc<Store>) -> Result<DiscoveryReport, CrmError> {
+pub async fn discover(
+    client: &Client,
+    store: &Arc<Store>,
+) -> Result<DiscoveryReport, DiscoverError> {
     let (rows, truncated) = list(client).await?;
     let store = store.clone();
     let now = jiff::Timestamp::now().as_second();
     let report = tokio::task::spawn_blocking(move || apply(&store, &rows, !truncated, now))
         .await
-        .map_err(|e| CrmError::Transport(format!("worker: {e}")))?
-        .map_err(|e| CrmError::Transport(format!("store: {e}")))?;
+        .map_err(|e| DiscoverError::Store(format!("worker: {e}")))?
+        .map_err(|e| DiscoverError::Store(e.to_string()))?;
     for name in &report.created {
         log::info!("CRM user {name:?} found: box user created, ActiveSync off until enabled");
     }
