@@ -2,9 +2,12 @@
 #![forbid(unsafe_code)]
 
 use easbox::auth::Secret;
+use easbox::auth::seal::SealKey;
+use easbox::crm::CrmHandle;
+use easbox::crm::admin::{self, SetRequest};
+use easbox::crm::connector::{self, Connector};
 use easbox::server::{App, Settings, control, demo, users};
 use easbox::store::Store;
-use easbox::sync::{self, FolderKind, Origin, StoredItem, SyncStore};
 use std::io::{BufRead, Read, Write};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -16,22 +19,35 @@ usage: easbox <command>
 
 commands:
   serve --state-dir DIR [--listen-https ADDR] [--listen-http ADDR] [--hostname NAME] [--demo]
-                  run the server (default: HTTPS on [::]:443, no plain HTTP); --demo seeds a
-                  user `demo` with contacts, events and tasks and prints its password
+                  run the server (default: HTTPS on [::]:443, no plain HTTP) and its CRM
+                  connector; --demo also runs a stand-in CRM in-process with a user `demo`
+                  owning contacts, events and tasks, points the connector at it, and prints
+                  the demo user's password (ActiveSync and CRM password alike)
   user passwd NAME --state-dir DIR [--enable]
                   set NAME's ActiveSync password (read from standard input), creating the user
   user add NAME --state-dir DIR [--enable]
                   the same as passwd, for a new user
   user enable NAME --state-dir DIR | user disable NAME --state-dir DIR
   user list --state-dir DIR
+  crm set --state-dir DIR --url URL --user NAME --access-key KEY|- [--interval SECONDS]
+          [--modules Contacts,Events,Calendar] [--check]
+                  set the CRM and its integration user (a CRM administrator); `-` reads the
+                  access key from standard input; --check logs in once and saves only if that
+                  works; the interval is 5 to 86400 seconds (default 60)
+  crm status --state-dir DIR
+                  the CRM settings (without the key), the last cycle, the outbox, skipped
+                  records and the CRM users with their ActiveSync state
+  crm pull --state-dir DIR
+                  run a connector cycle now (users, outbox, pull) and print what it did
   fake-crm --listen ADDR [--seed N] [--tz ZONE] [--user NAME:PASSWORD:ACCESSKEY[:ZONE]]...
                   run a stand-in vtenext web service (webservice.php) for trying the box
   decode [FILE]   decode an EAS WBXML body (FILE or standard input) and print it as XML
   version         print the version and the EAS protocol versions spoken
   help            this text
 
-The user commands work whether or not a server runs on DIR: with a server, they go through
-its control socket (DIR/control.sock).
+The user and crm commands work whether or not a server runs on DIR: with a server, they go
+through its control socket (DIR/control.sock). CRM users appear as box users with ActiveSync
+off; `easbox user enable NAME` turns it on.
 ";
 
 /// Largest body `decode` reads; larger input is refused rather than read into memory.
@@ -72,6 +88,12 @@ struct Opts {
     hostname: Option<String>,
     demo: bool,
     enable: bool,
+    url: Option<String>,
+    user: Option<String>,
+    access_key: Option<String>,
+    interval: Option<String>,
+    modules: Option<String>,
+    check: bool,
     positional: Vec<String>,
 }
 
@@ -103,6 +125,12 @@ fn parse_opts(args: &[String]) -> Result<Opts, String> {
             "--hostname" => o.hostname = Some(value(a)?),
             "--demo" => o.demo = true,
             "--enable" => o.enable = true,
+            "--url" => o.url = Some(value(a)?),
+            "--user" => o.user = Some(value(a)?),
+            "--access-key" => o.access_key = Some(value(a)?),
+            "--interval" => o.interval = Some(value(a)?),
+            "--modules" => o.modules = Some(value(a)?),
+            "--check" => o.check = true,
             s if s.starts_with("--") => return Err(format!("unknown option {s}")),
             _ => o.positional.push(a.clone()),
         }
@@ -116,25 +144,31 @@ fn state_dir(o: &Opts) -> Result<&Path, String> {
         .ok_or_else(|| "--state-dir DIR is required".to_owned())
 }
 
-/// Runs a user request through a running server's socket, or on the store directly. `create`
-/// makes the state directory and store when none exists yet (adding the first user before the
-/// server ever ran).
-fn user_request(dir: &Path, request: &str, create: bool) -> Result<String, String> {
+/// Sends a request to a running server's control socket; `None` when no server listens.
+fn socket_request(dir: &Path, request: &str) -> Option<Result<String, String>> {
     let socket = dir.join(control::SOCKET);
-    if let Ok(mut s) = std::os::unix::net::UnixStream::connect(&socket) {
-        s.write_all(request.as_bytes())
-            .and_then(|_| s.shutdown(std::net::Shutdown::Write))
-            .map_err(|e| format!("control socket: {e}"))?;
-        let mut answer = String::new();
-        s.take(1 << 20)
-            .read_to_string(&mut answer)
-            .map_err(|e| format!("control socket: {e}"))?;
-        return match answer.split_once('\n') {
-            Some(("ok", rest)) => Ok(rest.to_owned()),
-            Some((err, _)) => Err(err.trim_start_matches("error: ").to_owned()),
-            None => Err(format!("control socket: unexpected answer {answer:?}")),
-        };
+    let mut s = std::os::unix::net::UnixStream::connect(&socket).ok()?;
+    let sent = s
+        .write_all(request.as_bytes())
+        .and_then(|_| s.shutdown(std::net::Shutdown::Write));
+    if let Err(e) = sent {
+        return Some(Err(format!("control socket: {e}")));
     }
+    let mut answer = String::new();
+    if let Err(e) = s.take(1 << 20).read_to_string(&mut answer) {
+        return Some(Err(format!("control socket: {e}")));
+    }
+    Some(match answer.split_once('\n') {
+        Some(("ok", rest)) => Ok(rest.to_owned()),
+        Some((err, _)) => Err(err.trim_start_matches("error: ").to_owned()),
+        None => Err(format!("control socket: unexpected answer {answer:?}")),
+    })
+}
+
+/// Opens the store of `dir` for a command run without a server. `create` makes the state
+/// directory and store when none exists yet (adding the first user before the server ever
+/// ran).
+fn open_store(dir: &Path, create: bool) -> Result<Store, String> {
     let db = dir.join(DB_FILE);
     if create && !db.exists() {
         use std::os::unix::fs::DirBuilderExt;
@@ -150,8 +184,92 @@ fn user_request(dir: &Path, request: &str, create: bool) -> Result<String, Strin
             dir.display()
         ));
     }
-    let store = Store::open(&db).map_err(|e| format!("{}: {e}", db.display()))?;
+    Store::open(&db).map_err(|e| format!("{}: {e}", db.display()))
+}
+
+/// Runs a user request through a running server's socket, or on the store directly.
+fn user_request(dir: &Path, request: &str, create: bool) -> Result<String, String> {
+    if let Some(answer) = socket_request(dir, request) {
+        return answer;
+    }
+    let store = open_store(dir, create)?;
     control::execute(None, &store, request)
+}
+
+/// Runs a `crm …` request through a running server's socket, or with a connector made for
+/// this command over the store (`crm pull` then runs one cycle here).
+fn crm_request(dir: &Path, request: &str, create: bool) -> Result<String, String> {
+    if let Some(answer) = socket_request(dir, request) {
+        return answer;
+    }
+    let store = Arc::new(open_store(dir, create)?);
+    let seal = Arc::new(SealKey::load_or_create(dir).map_err(|e| e.to_string())?);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    rt.block_on(async {
+        let c = Connector::new(
+            store,
+            CrmHandle::default(),
+            seal,
+            Box::new(|_| {}),
+            Arc::new(tokio::sync::Notify::new()),
+        );
+        admin::execute(&c, request).await
+    })
+}
+
+fn crm_command(args: &[String]) -> Result<(), String> {
+    const USAGE: &str = "usage: easbox crm set --state-dir DIR --url URL --user NAME --access-key KEY|- [--interval SECONDS] [--modules Contacts,Events,Calendar] [--check], crm status --state-dir DIR, or crm pull --state-dir DIR";
+    let o = parse_opts(args)?;
+    let verb = match o.positional.as_slice() {
+        [v] => v.as_str(),
+        _ => return Err(USAGE.into()),
+    };
+    let dir = state_dir(&o)?;
+    let (request, create) = match verb {
+        "set" => {
+            let url = o.url.as_deref().ok_or("crm set: --url URL is required")?;
+            let user = o
+                .user
+                .as_deref()
+                .ok_or("crm set: --user NAME is required")?;
+            let key = match o.access_key.as_deref() {
+                None => {
+                    return Err(
+                        "crm set: --access-key KEY (or - for standard input) is required".into(),
+                    );
+                }
+                Some("-") => {
+                    let mut k = String::new();
+                    std::io::stdin()
+                        .lock()
+                        .take(4096)
+                        .read_line(&mut k)
+                        .map_err(|e| format!("reading the access key: {e}"))?;
+                    k.trim_end_matches(['\r', '\n']).to_owned()
+                }
+                Some(k) => k.to_owned(),
+            };
+            let mut req = SetRequest::new(url, user, Secret::new(key));
+            if let Some(i) = &o.interval {
+                req.interval_secs = admin::parse_interval(i)?;
+            }
+            if let Some(m) = &o.modules {
+                req.modules = admin::parse_modules(m)?;
+            }
+            req.check = o.check;
+            req.validate()?;
+            (req.to_request(), true)
+        }
+        "status" => ("crm status\n".to_owned(), false),
+        "pull" => ("crm pull\n".to_owned(), false),
+        _ => return Err(USAGE.into()),
+    };
+    let out = crm_request(dir, &request, create)?;
+    print!("{out}");
+    Ok(())
 }
 
 fn user_command(args: &[String]) -> Result<(), String> {
@@ -182,7 +300,7 @@ fn user_command(args: &[String]) -> Result<(), String> {
     Ok(())
 }
 
-/// A password for the demo user: 16 characters from an unambiguous alphabet.
+/// A password or access key for the demo: 16 characters from an unambiguous alphabet.
 fn demo_password() -> Result<String, String> {
     const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
     let mut bytes = [0u8; 16];
@@ -193,54 +311,63 @@ fn demo_password() -> Result<String, String> {
         .collect())
 }
 
-/// Seeds the demo user and, when its folders are empty, the demo data set.
-fn seed_demo(store: &Store) -> Result<String, String> {
+/// Starts the demo CRM in-process, fills it with the demo data set, points the connector at
+/// it and makes the box user `demo` (enabled, with an ActiveSync password equal to its CRM
+/// password). Returns the password and the CRM's address.
+async fn start_demo(store: &Arc<Store>, seal: &SealKey) -> Result<(String, String), String> {
     let password = demo_password()?;
-    users::set_password(store, "demo", &Secret::new(password.clone()), true)?;
-    let mut t = store.write().map_err(|e| e.to_string())?;
-    let folders = t.folders("demo").map_err(|e| e.to_string())?;
-    let folder = |kind| folders.iter().find(|f| f.kind == kind).map(|f| f.id);
+    let admin_key = demo_password()?;
+    let demo_key = demo_password()?;
+    let fake =
+        easbox::crm::fake::FakeCrm::new(demo::fake_config(&admin_key, &password, &demo_key))?;
     let now = jiff::Timestamp::now();
     let today = now.to_zoned_datetime(jiff::tz::TimeZone::UTC).date();
-    let seed = 20_261_125;
-    let mut items: Vec<(Option<sync::FolderId>, easbox::model::Item)> = Vec::new();
-    items.extend(demo::contacts(seed).into_iter().map(|c| {
-        (
-            folder(FolderKind::Contacts),
-            easbox::model::Item::Contact(c),
-        )
-    }));
-    items.extend(
-        demo::events(seed, today)
-            .into_iter()
-            .map(|e| (folder(FolderKind::Calendar), easbox::model::Item::Event(e))),
-    );
-    items.extend(
-        demo::tasks(seed, now)
-            .into_iter()
-            .map(|x| (folder(FolderKind::Tasks), easbox::model::Item::Task(x))),
-    );
-    let mut seeded = 0u32;
-    for (f, item) in items {
-        let Some(f) = f else { continue };
-        if t.head("demo", f).map_err(|e| e.to_string())? > 0 && seeded == 0 {
-            // Already seeded on an earlier start: keep what phones changed since.
-            break;
-        }
-        let data = StoredItem {
-            item,
-            unknown: Vec::new(),
-            crm: None,
-        };
-        t.put_item("demo", f, None, &data, &Origin::Local)
+    let made = demo::fill_fake(&fake.handle(), 20_261_125, today, now);
+    log::info!("demo: the stand-in CRM holds {made} records of user demo");
+    let (addr, _handle) = fake
+        .bind("127.0.0.1:0")
+        .await
+        .map_err(|e| format!("demo CRM: {e}"))?;
+    let url = format!("http://{addr}/");
+    let settings = easbox::store::crm::CrmSettings {
+        url: url.clone(),
+        user: demo::DEMO_ADMIN.to_owned(),
+        access_key_sealed: seal
+            .seal_str(&Secret::new(admin_key))
+            .map_err(|e| e.to_string())?,
+        interval_secs: easbox::store::crm::MIN_PULL_INTERVAL_SECS * 3,
+        modules: admin::MODULE_NAMES
+            .iter()
+            .map(|m| (*m).to_owned())
+            .collect(),
+    };
+    let key_sealed = seal
+        .seal_str(&Secret::new(demo_key))
+        .map_err(|e| e.to_string())?;
+    let s = store.clone();
+    let pw = password.clone();
+    tokio::task::spawn_blocking(move || {
+        users::set_password(&s, demo::DEMO_USER, &Secret::new(pw), true)?;
+        let mut t = s.write().map_err(|e| e.to_string())?;
+        t.put_crm_settings(&settings).map_err(|e| e.to_string())?;
+        // The demo user's CRM key, as a CRM password check would have left it: the
+        // write-back then acts as that user.
+        let mut p = t
+            .crm_password(demo::DEMO_USER)
+            .map_err(|e| e.to_string())?
+            .unwrap_or(easbox::store::crm_index::CrmPassword {
+                hash: None,
+                verified_at: 0,
+                access_key_sealed: None,
+            });
+        p.access_key_sealed = Some(key_sealed);
+        t.put_crm_password(demo::DEMO_USER, &p)
             .map_err(|e| e.to_string())?;
-        seeded += 1;
-    }
-    t.commit().map_err(|e| e.to_string())?;
-    if seeded > 0 {
-        log::info!("demo: seeded {seeded} items for user demo");
-    }
-    Ok(password)
+        t.commit().map_err(|e| e.to_string())
+    })
+    .await
+    .map_err(|e| e.to_string())??;
+    Ok((password, url))
 }
 
 fn hostname(o: &Opts) -> String {
@@ -259,13 +386,9 @@ async fn serve(o: Opts) -> Result<(), String> {
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let _ = std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700));
     let store = Arc::new(Store::open(dir.join(DB_FILE)).map_err(|e| format!("store: {e}"))?);
-    let demo_password = if o.demo {
-        let s = store.clone();
-        Some(
-            tokio::task::spawn_blocking(move || seed_demo(&s))
-                .await
-                .map_err(|e| e.to_string())??,
-        )
+    let seal = Arc::new(SealKey::load_or_create(&dir).map_err(|e| e.to_string())?);
+    let demo = if o.demo {
+        Some(start_demo(&store, &seal).await?)
     } else {
         None
     };
@@ -302,7 +425,28 @@ async fn serve(o: Opts) -> Result<(), String> {
     let listeners = easbox::http::Listeners::bind(&cfg)
         .await
         .map_err(|e| format!("listen: {e}"))?;
-    let app = Arc::new(App::new(store, Settings::default()).map_err(|e| e.to_string())?);
+    let app = Arc::new(App::new(store.clone(), Settings::default()).map_err(|e| e.to_string())?);
+    // The live CRM client; the EAS side checks CRM passwords with the same handle.
+    let crm = CrmHandle::default();
+    let connector = {
+        let outbox_work = app.outbox_work.clone();
+        let app = app.clone();
+        Connector::new(
+            store,
+            crm,
+            seal,
+            Box::new(move |user| app.hub.notify_user(user)),
+            outbox_work,
+        )
+    };
+    if demo.is_some() {
+        // The demo data is on the box before anyone is told the server is up.
+        match connector.pull_now().await {
+            Ok(report) => log::info!("demo: first CRM cycle done: {}", report.replace('\n', "; ")),
+            Err(e) => log::error!("demo: first CRM cycle failed: {e}"),
+        }
+    }
+    let mut connector_task = tokio::spawn(connector.clone().run());
     // The handlers exist before anyone is told the server is up: a SIGTERM right after the
     // addresses are printed (or READY=1 is sent) must shut down cleanly, not kill the process.
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
@@ -310,8 +454,9 @@ async fn serve(o: Opts) -> Result<(), String> {
     let control = {
         let app = app.clone();
         let dir = dir.clone();
+        let connector = connector.clone();
         tokio::spawn(async move {
-            if let Err(e) = control::serve(app, &dir).await {
+            if let Err(e) = control::serve(app, &dir, Some(connector)).await {
                 log::error!("control socket: {e}");
             }
         })
@@ -324,7 +469,8 @@ async fn serve(o: Opts) -> Result<(), String> {
         log::info!("listening on http://{a}/Microsoft-Server-ActiveSync");
         println!("http {a}");
     }
-    if let Some(p) = &demo_password {
+    if let Some((p, url)) = &demo {
+        println!("demo CRM: {url}");
         // Printed, never logged: the journal keeps no secrets.
         println!("demo user: demo  password: {p}");
     }
@@ -349,6 +495,14 @@ async fn serve(o: Opts) -> Result<(), String> {
     };
     listeners.serve(app, shutdown).await;
     control.abort();
+    connector.shutdown();
+    if tokio::time::timeout(connector::SHUTDOWN_GRACE, &mut connector_task)
+        .await
+        .is_err()
+    {
+        log::warn!("CRM connector cycle abandoned at shutdown");
+        connector_task.abort();
+    }
     if let Some(w) = watchdog {
         w.abort();
     }
@@ -374,6 +528,7 @@ fn main() -> ExitCode {
             }
         }
         Some("user") => user_command(&args[1..]),
+        Some("crm") => crm_command(&args[1..]),
         Some("fake-crm") => {
             let _sink = easbox::systemd::init_logging(log::LevelFilter::Info);
             tokio::runtime::Builder::new_multi_thread()

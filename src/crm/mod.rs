@@ -5,6 +5,9 @@
 //! - [`fake`]: an in-process stand-in for vtenext that answers like the recorded replies in
 //!   shared/fixtures/vtenext-replies/; tests and `easbox fake-crm` use it.
 //! - [`client`]: HTTP to `webservice.php`, the integration user's session, `login_pwd`.
+//! - [`connector`]: the runtime (cycle, backoff, status, "pull now", settings reload);
+//!   [`users`]: user discovery; [`admin`]: `easbox crm set|status|pull`.
+//! - [`pull`]: the CRM's changes into the store; [`outbox`]: device changes back to the CRM.
 //!
 //! Conventions every part keeps:
 //! - The integration user is a CRM administrator. A pull asks for each module's changes of
@@ -14,9 +17,14 @@
 //! - `sync::CrmRef::modified` is the CRM's modifiedtime as Unix seconds in decimal, whatever
 //!   zone the reply carried (see [`map::modified_time`]), so equal means the same version.
 
+pub mod admin;
 pub mod client;
+pub mod connector;
 pub mod fake;
 pub mod map;
+pub mod outbox;
+pub mod pull;
+pub mod users;
 pub mod wire;
 
 use crate::sync::FolderId;

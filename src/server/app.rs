@@ -155,6 +155,9 @@ pub struct App {
     crm_checks: tokio::sync::Mutex<()>,
     hashes: Semaphore,
     pub hub: PingHub,
+    /// Notified after a command changed items on a device's behalf: the CRM connector then
+    /// drains the write-back outbox soon instead of at its next cycle.
+    pub outbox_work: Arc<tokio::sync::Notify>,
     pings: Mutex<LastRequests<(u32, Vec<PingFolder>)>>,
     syncs: Mutex<LastRequests<SyncRequest>>,
 }
@@ -226,6 +229,7 @@ impl App {
             crm_checks: tokio::sync::Mutex::new(()),
             hashes: Semaphore::new(MAX_CONCURRENT_HASHES as usize),
             hub: PingHub::new(settings.max_parked_pings),
+            outbox_work: Arc::new(tokio::sync::Notify::new()),
             settings,
             pings: Mutex::new(LastRequests::new()),
             syncs: Mutex::new(LastRequests::new()),
@@ -810,6 +814,7 @@ impl App {
                 }
                 if !o.changed.is_empty() {
                     self.hub.notify_user(&user);
+                    self.outbox_work.notify_one();
                 }
                 encode(Command::Sync, v, &o.response)
             }
@@ -854,6 +859,7 @@ impl App {
                     Ok(o) => {
                         if !o.changed.is_empty() {
                             self.hub.notify_user(&user);
+                            self.outbox_work.notify_one();
                         }
                         encode(cmd, v, &o.response)
                     }

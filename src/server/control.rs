@@ -3,11 +3,13 @@
 //! this socket instead of opening the file.
 //!
 //! Protocol: the client sends one command line, then for `user passwd` the password on a
-//! second line, then closes its side; the server answers `ok` or `error: …` on the first line,
-//! and for `user list` the listing after it.
+//! second line (for `crm set` the settings, `crm::admin`), then closes its side; the server
+//! answers `ok` or `error: …` on the first line, and for `user list`, `crm status` and
+//! `crm pull` the report after it.
 
 use super::app::App;
 use crate::auth::Secret;
+use crate::crm::connector::Connector;
 use std::path::Path;
 use std::sync::Arc;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -54,8 +56,17 @@ pub fn execute(
     }
 }
 
-/// Serves the control socket until the task is dropped.
-pub async fn serve(app: Arc<App>, state_dir: &Path) -> std::io::Result<()> {
+/// Whether a request is for the CRM connector (`crm::admin::execute`).
+pub fn is_crm_request(request: &str) -> bool {
+    request.split_whitespace().next() == Some("crm")
+}
+
+/// Serves the control socket until the task is dropped. `crm …` requests go to `connector`.
+pub async fn serve(
+    app: Arc<App>,
+    state_dir: &Path,
+    connector: Option<Arc<Connector>>,
+) -> std::io::Result<()> {
     use std::os::unix::fs::PermissionsExt;
     let path = state_dir.join(SOCKET);
     // A socket left by a killed server would make bind fail.
@@ -65,6 +76,7 @@ pub async fn serve(app: Arc<App>, state_dir: &Path) -> std::io::Result<()> {
     loop {
         let (stream, _) = listener.accept().await?;
         let app = app.clone();
+        let connector = connector.clone();
         tokio::spawn(async move {
             let (read, mut write) = stream.into_split();
             let mut request = String::new();
@@ -76,11 +88,17 @@ pub async fn serve(app: Arc<App>, state_dir: &Path) -> std::io::Result<()> {
             {
                 return;
             }
-            let app2 = app.clone();
-            let answer =
+            let answer = if is_crm_request(&request) {
+                match &connector {
+                    Some(c) => crate::crm::admin::execute(c, &request).await,
+                    None => Err("the CRM connector is not running".into()),
+                }
+            } else {
+                let app2 = app.clone();
                 tokio::task::spawn_blocking(move || execute(Some(&app2), app2.store(), &request))
                     .await
-                    .unwrap_or_else(|e| Err(e.to_string()));
+                    .unwrap_or_else(|e| Err(e.to_string()))
+            };
             let text = match answer {
                 Ok(body) => format!("ok\n{body}"),
                 Err(e) => format!("error: {e}\n"),

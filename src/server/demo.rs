@@ -1,7 +1,16 @@
 //! The demo data set `easbox serve --demo` seeds: 200 contacts, 50 events (some recurring,
 //! some all-day, several time zones) and 20 tasks, deterministic for a seed so that a newcomer
 //! and a test see the same data.
+//!
+//! The demo runs the fake vtenext in-process ([`fake_config`], [`fill_fake`]): the data set is
+//! created there as records of the CRM user `demo`, the way a user would in the web UI, and the
+//! connector brings it to the box like from a real CRM. The CRM keeps only what vtenext can
+//! hold: an event's own zone becomes the user's (the instants stay), and a recurrence becomes
+//! vtenext's `recurringtype` label (CRM-API §4). The fake lives in memory: what phones wrote
+//! back to it is gone after a restart.
 
+use crate::crm::fake::{FakeConfig, FakeHandle, FakeUser};
+use crate::crm::map;
 use crate::model::event::Event;
 use crate::model::recurrence::{Frequency, Recurrence, RecurrenceEnd, Weekdays};
 use crate::model::task::{Importance, Task, TaskDate};
@@ -36,6 +45,65 @@ const ZONES: [&str; 5] = [
     "Australia/Sydney",
     "UTC",
 ];
+
+/// The CRM user that owns the demo data (and the box user of the same name).
+pub const DEMO_USER: &str = "demo";
+/// The demo CRM's integration user (its administrator).
+pub const DEMO_ADMIN: &str = "admin";
+/// The demo CRM's server zone, also the demo user's.
+pub const DEMO_TZ: &str = "Europe/Rome";
+
+/// The fake CRM of the demo: an administrator (the integration user) and the user `demo`,
+/// whose CRM password is `demo_password`; no generated records (see [`fill_fake`]).
+pub fn fake_config(admin_key: &str, demo_password: &str, demo_key: &str) -> FakeConfig {
+    FakeConfig {
+        seed: 0,
+        tz: DEMO_TZ.to_owned(),
+        users: vec![
+            FakeUser::new(DEMO_ADMIN, admin_key, admin_key, ""),
+            FakeUser::new(DEMO_USER, demo_password, demo_key, ""),
+        ],
+        ..FakeConfig::default()
+    }
+}
+
+/// Creates the data set in the fake CRM as records of [`DEMO_USER`]. Returns how many records
+/// were created; a record the fake refuses is logged and left out.
+pub fn fill_fake(h: &FakeHandle, seed: u64, today: Date, now: Timestamp) -> u32 {
+    let tz = TimeZone::get(DEMO_TZ).unwrap_or(TimeZone::UTC);
+    let mut records: Vec<(&str, map::Outgoing)> = Vec::new();
+    records.extend(
+        contacts(seed)
+            .iter()
+            .map(|c| ("Contacts", map::contact_fields(c))),
+    );
+    for e in events(seed, today) {
+        match map::event_fields(&e, &tz) {
+            Ok(o) => records.push(("Events", o)),
+            Err(err) => log::warn!("demo event not created: {err}"),
+        }
+    }
+    for mut t in tasks(seed, now) {
+        // vtenext requires a task's start date (CRM-API §4); the demo's tasks start when due.
+        if t.start.is_none() {
+            t.start = t.due;
+        }
+        records.push(("Calendar", map::task_fields(&t, &tz)));
+    }
+    let mut made = 0u32;
+    for (module, out) in records {
+        let fields: Vec<(&str, &str)> = out
+            .fields
+            .iter()
+            .filter_map(|(k, v)| v.as_str().map(|v| (k.as_str(), v)))
+            .collect();
+        match h.create(module, DEMO_USER, &fields) {
+            Ok(_) => made += 1,
+            Err(err) => log::warn!("demo {module} record not created: {err}"),
+        }
+    }
+    made
+}
 
 /// A small deterministic generator (SplitMix64): demo data must not depend on a random source.
 struct Rng(u64);
@@ -188,6 +256,25 @@ pub fn tasks(seed: u64, now: Timestamp) -> Vec<Task> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_fake_takes_every_demo_record() {
+        let fake = crate::crm::fake::FakeCrm::new(fake_config("K", "pw", "D")).unwrap();
+        let h = fake.handle();
+        let today = Date::constant(2026, 11, 25);
+        let now = Timestamp::from_second(1_795_000_000).unwrap();
+        assert_eq!(fill_fake(&h, 7, today, now), CONTACTS + EVENTS + TASKS);
+        assert_eq!(h.ids("Contacts", Some(DEMO_USER)).len(), CONTACTS as usize);
+        assert_eq!(h.ids("Events", Some(DEMO_USER)).len(), EVENTS as usize);
+        assert_eq!(h.ids("Calendar", Some(DEMO_USER)).len(), TASKS as usize);
+        let all_day = h
+            .ids("Events", None)
+            .iter()
+            .filter_map(|id| h.record(id))
+            .filter(|r| r.get("is_all_day_event").map(String::as_str) == Some("1"))
+            .count();
+        assert!(all_day > 0);
+    }
 
     #[test]
     fn sizes_and_determinism() {
