@@ -425,9 +425,19 @@ async fn serve(o: Opts) -> Result<(), String> {
     let listeners = easbox::http::Listeners::bind(&cfg)
         .await
         .map_err(|e| format!("listen: {e}"))?;
-    let app = Arc::new(App::new(store.clone(), Settings::default()).map_err(|e| e.to_string())?);
     // The live CRM client; the EAS side checks CRM passwords with the same handle.
     let crm = CrmHandle::default();
+    let app = Arc::new(
+        App::new(
+            store.clone(),
+            Settings {
+                crm: crm.clone(),
+                seal: Some(seal.clone()),
+                ..Settings::default()
+            },
+        )
+        .map_err(|e| e.to_string())?,
+    );
     let connector = {
         let outbox_work = app.outbox_work.clone();
         let app = app.clone();

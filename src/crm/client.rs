@@ -124,7 +124,7 @@ pub struct Client {
     conn: Mutex<Option<SendRequest<Full<Bytes>>>>,
     session: Mutex<Option<Session>>,
     /// Set after the CRM refused the integration user's key: no further login is tried.
-    refused: Mutex<Option<CrmError>>,
+    refused: std::sync::Mutex<Option<CrmError>>,
     calls: AtomicU64,
 }
 
@@ -142,13 +142,25 @@ impl Client {
             access_key,
             conn: Mutex::new(None),
             session: Mutex::new(None),
-            refused: Mutex::new(None),
+            refused: std::sync::Mutex::new(None),
             calls: AtomicU64::new(0),
         })
     }
 
     pub fn endpoint(&self) -> &Endpoint {
         &self.endpoint
+    }
+
+    /// Whether the CRM refused the integration user's key (no login is tried any more).
+    pub fn is_refused(&self) -> bool {
+        self.refused_error().is_some()
+    }
+
+    fn refused_error(&self) -> Option<CrmError> {
+        self.refused
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// HTTP requests sent so far (for status and benchmarks).
@@ -241,7 +253,7 @@ impl Client {
 
     /// Logs the integration user in (challenge, then login) and keeps the session.
     pub async fn login(&self) -> Result<Session, CrmError> {
-        if let Some(e) = self.refused.lock().await.clone() {
+        if let Some(e) = self.refused_error() {
             return Err(e);
         }
         let challenge = wire::parse_challenge(self.send(&wire::getchallenge(&self.user)).await?)?;
@@ -260,7 +272,7 @@ impl Client {
                         "CRM refused the integration user {:?}: {e}; no further login until the settings change",
                         self.user
                     );
-                    *self.refused.lock().await = Some(e.clone());
+                    *self.refused.lock().unwrap_or_else(|p| p.into_inner()) = Some(e.clone());
                 }
                 return Err(e);
             }

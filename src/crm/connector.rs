@@ -369,7 +369,10 @@ impl Connector {
     async fn fail(&self, st: &mut State, f: Failure) -> String {
         let (text, refused) = match f {
             Failure::Crm(e) => {
-                let refused = e.code().is_some_and(|c| c.is_credential_failure());
+                // Only the integration user's own login blocks the connector; a user's key
+                // refused while writing as that user is the outbox's business.
+                let refused = e.code().is_some_and(|c| c.is_credential_failure())
+                    && st.client.as_ref().is_some_and(|c| c.is_refused());
                 (e.to_string(), refused)
             }
             Failure::Local(e) => (e, false),
