@@ -5,6 +5,7 @@
 //! - [`fake`]: an in-process stand-in for vtenext that answers like the recorded replies in
 //!   shared/fixtures/vtenext-replies/; tests and `easbox fake-crm` use it.
 //! - [`client`]: HTTP to `webservice.php`, the integration user's session, `login_pwd`.
+//! - [`outbox`]: device changes written back to the CRM (create/revise/delete, conflicts).
 //!
 //! Conventions every part keeps:
 //! - The integration user is a CRM administrator. A pull asks for each module's changes of
@@ -17,6 +18,7 @@
 pub mod client;
 pub mod fake;
 pub mod map;
+pub mod outbox;
 pub mod wire;
 
 use crate::sync::FolderId;

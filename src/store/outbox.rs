@@ -65,7 +65,10 @@ pub enum OutboxState {
     /// A `create` was (maybe) sent at `started_at` with `sent`: whether the CRM ran it is
     /// unknown until the CRM is asked (a crash or a lost reply), so it is looked for before any
     /// second create.
-    Creating { started_at: i64, sent: model::Item },
+    Creating {
+        started_at: i64,
+        sent: Box<model::Item>,
+    },
     /// The CRM refused the change (`last_error` says why); never retried by itself.
     Failed { at: i64 },
 }
