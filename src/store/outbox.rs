@@ -625,4 +625,73 @@ mod tests {
         drop(store);
         let _ = std::fs::remove_file(&p);
     }
+
+    #[test]
+    fn the_sync_engine_passes_the_conflict_option_with_the_change() {
+        use crate::eas::ProtocolVersion;
+        use crate::eas::commands::sync::{
+            ClientCommand, Conflict, SyncCollectionRequest, SyncOptions, SyncRequest,
+        };
+        use crate::eas::items::ClientKind;
+        use crate::sync::{DeviceCtx, DeviceKey};
+        use crate::wbxml::{OwnedElement, airsync, contacts};
+
+        let p = temp("engine");
+        let store = Store::open(&p).unwrap();
+        let dev = DeviceCtx {
+            key: DeviceKey {
+                user: "u".into(),
+                device_id: "dev1".into(),
+            },
+            version: ProtocolVersion::V14_1,
+            client: ClientKind::Other,
+        };
+        let coll = |key: &str| SyncCollectionRequest {
+            sync_key: key.into(),
+            collection_id: "8".into(),
+            ..SyncCollectionRequest::default()
+        };
+        let run = |c: SyncCollectionRequest| {
+            let mut t = store.write().unwrap();
+            let req = SyncRequest {
+                collections: vec![c],
+                ..SyncRequest::default()
+            };
+            let out = crate::sync::sync(&mut t, &dev, &req).unwrap();
+            t.commit().unwrap();
+            out.response.collections[0].sync_key.clone()
+        };
+        let mut t = store.write().unwrap();
+        t.put_crm_settings(&settings(&["Contacts"])).unwrap();
+        t.commit().unwrap();
+        let mut key = run(coll("0"));
+        key = run(coll(&key));
+        for (n, client_wins) in [("a", true), ("b", false)] {
+            let mut c = coll(&key);
+            if client_wins {
+                c.options.push(SyncOptions {
+                    conflict: Some(Conflict::ClientWins),
+                    ..SyncOptions::default()
+                });
+            }
+            c.commands.push(ClientCommand::Add {
+                class: None,
+                client_id: n.into(),
+                data: OwnedElement::new(airsync::APPLICATION_DATA)
+                    .with(OwnedElement::leaf(contacts::LAST_NAME, n)),
+            });
+            key = run(c);
+        }
+        let r = store.read().unwrap();
+        let flags: Vec<bool> = r
+            .outbox_entries(10)
+            .unwrap()
+            .into_iter()
+            .map(|(_, e)| e.client_wins)
+            .collect();
+        assert_eq!(flags, [true, false]);
+        drop(r);
+        drop(store);
+        let _ = std::fs::remove_file(&p);
+    }
 }
