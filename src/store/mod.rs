@@ -22,6 +22,7 @@ pub mod schema;
 mod codec;
 pub mod crm;
 pub mod crm_index;
+pub mod outbox;
 #[cfg(test)]
 mod tests;
 
@@ -221,6 +222,7 @@ impl Store {
     pub fn write(&self) -> Result<StoreTxn<'_>, StoreError> {
         Ok(StoreTxn {
             txn: self.db.begin_write()?,
+            client_wins: false,
             _store: PhantomData,
         })
     }
@@ -237,6 +239,8 @@ impl Store {
 /// One write transaction. Dropping it without [`StoreTxn::commit`] discards every change.
 pub struct StoreTxn<'s> {
     txn: redb::WriteTransaction,
+    /// The Sync's Conflict option for the collection being applied (`outbox`).
+    client_wins: bool,
     _store: PhantomData<&'s Store>,
 }
 
@@ -565,6 +569,10 @@ impl ReadTxn<'_> {
 }
 
 impl SyncStore for StoreTxn<'_> {
+    fn set_client_wins(&mut self, client_wins: bool) {
+        self.client_wins = client_wins;
+    }
+
     fn folders(&mut self, user: &str) -> Result<Vec<Folder>, sync::Error> {
         let existing = read::folders(&self.txn, user)?;
         if !existing.is_empty() {
@@ -617,12 +625,22 @@ impl SyncStore for StoreTxn<'_> {
                 .ok_or_else(|| StoreError::Corrupt(format!("item id {} out of range", id.0)))?,
         );
         let rec = encode(ITEM_FORMAT, &ItemOut::new(data))?;
-        self.txn
-            .open_table(ITEMS)
-            .map_err(StoreError::from)?
-            .insert((user, folder.0, id.0), rec.as_slice())
-            .map_err(StoreError::from)?;
+        // A device change goes to the CRM: queued in this same transaction (outbox), with
+        // the item as it was before.
+        let old = {
+            let mut items = self.txn.open_table(ITEMS).map_err(StoreError::from)?;
+            let old = items
+                .insert((user, folder.0, id.0), rec.as_slice())
+                .map_err(StoreError::from)?;
+            match origin {
+                Origin::Device(_) => Some(old.map(|v| v.value().to_vec())),
+                _ => None,
+            }
+        };
         self.log(user, folder, id, ChangeKind::Upsert, origin, (next, head))?;
+        if let Some(old) = old {
+            self.outbox_device_change(user, folder, id, outbox::OutboxOp::Upsert, old.as_deref())?;
+        }
         Ok(id)
     }
 
@@ -639,12 +657,15 @@ impl SyncStore for StoreTxn<'_> {
             .map_err(StoreError::from)?
             .remove((user, folder.0, item.0))
             .map_err(StoreError::from)?
-            .is_some();
-        if !removed {
+            .map(|v| v.value().to_vec());
+        let Some(old) = removed else {
             return Ok(false);
-        }
+        };
         let (next, head) = read::counters(&self.txn, user, folder)?;
         self.log(user, folder, item, ChangeKind::Delete, origin, (next, head))?;
+        if let Origin::Device(_) = origin {
+            self.outbox_device_change(user, folder, item, outbox::OutboxOp::Delete, Some(&old))?;
+        }
         Ok(true)
     }
 

@@ -574,6 +574,7 @@ fn apply_commands(
         BTreeSet::new()
     };
     let server_wins = c.conflict() == Conflict::ServerWins;
+    store.set_client_wins(!server_wins);
     let mut wrote = false;
     // An item of this folder by ServerId, or None.
     let target = |sid: &str| {

@@ -186,6 +186,11 @@ pub struct FolderSyncState {
 /// The storage the engine runs on: one transaction's view of the store. Every method may fail
 /// with [`Error::Store`]; a failure aborts the transaction.
 pub trait SyncStore {
+    /// The collection's Sync Options Conflict before its commands are applied ([MS-ASCMD]
+    /// 2.2.3.34: 0 = the client's object replaces the server's, 1 = server wins, the default).
+    /// The store keeps it with the device changes it queues for the CRM.
+    fn set_client_wins(&mut self, _client_wins: bool) {}
+
     /// The user's folders, creating the default set on first use.
     fn folders(&mut self, user: &str) -> Result<Vec<Folder>, Error>;
 
