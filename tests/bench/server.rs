@@ -12,7 +12,9 @@
 //! Contacts) are parked, each on its own TCP connection, by a lean tokio client; the server's
 //! VmRSS (/proc/PID/status) is read before, with 1,000 and with 10,000 parked (parked = all
 //! sent, no answer, and the server's CPU time still for 0.5 s); the status of a 10,001st Ping
-//! is printed (503 = the hub is full, so all 10,000 are parked). `wake`: device B parks a
+//! is printed (503 = the hub is full, so all 10,000 are parked). The server inherits the
+//! environment: run it once as is and once with `MALLOC_ARENA_MAX=2`, which the systemd unit
+//! sets. `wake`: device B parks a
 //! Ping on Contacts, 20 ms later device A Syncs one Add; B's answer time is taken from just
 //! before A sends and from when A's answer is in; B then Syncs the change and parks again,
 //! 1,000 times.
@@ -618,7 +620,10 @@ async fn park(
 }
 
 fn bench_memory(bin: &Path) {
-    println!("\n== server memory with parked Pings (plain HTTP) ==");
+    println!(
+        "\n== server memory with parked Pings (plain HTTP; MALLOC_ARENA_MAX={}) ==",
+        std::env::var("MALLOC_ARENA_MAX").unwrap_or_else(|_| "unset".into())
+    );
     let users: Vec<String> = (0..PING_USERS).map(|u| format!("ping{u}")).collect();
     let server = Server::start(bin, "memory", &users);
     println!(
