@@ -451,7 +451,7 @@ async fn serve(o: Opts) -> Result<(), String> {
     };
     if demo.is_some() {
         // The demo data is on the box before anyone is told the server is up.
-        match connector.pull_now().await {
+        match connector.pull_now(false).await {
             Ok(report) => log::info!("demo: first CRM cycle done: {}", report.replace('\n', "; ")),
             Err(e) => log::error!("demo: first CRM cycle failed: {e}"),
         }

@@ -167,7 +167,7 @@ pub async fn execute(connector: &Connector, request: &str) -> Result<String, Str
                 .map_err(|e| e.to_string())?
         }
         "crm pull" => connector
-            .pull_now()
+            .pull_now(true)
             .await
             .map_err(|e| format!("pull failed: {e}")),
         other => Err(format!("unknown request {other:?}")),

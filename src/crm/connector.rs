@@ -109,6 +109,8 @@ pub struct Connector {
     outbox_work: Arc<Notify>,
     pull_now: Notify,
     pull_requested: AtomicBool,
+    /// A person asked for a pull: it lists every id too, so a purge in the CRM shows at once.
+    full_requested: AtomicBool,
     settings_changed: Notify,
     /// Set with `settings_changed`: a pull asked for after `crm set` answered must see the
     /// new settings, whichever notice the loop wakes on first.
@@ -175,6 +177,7 @@ impl Connector {
             outbox_work,
             pull_now: Notify::new(),
             pull_requested: AtomicBool::new(false),
+            full_requested: AtomicBool::new(false),
             settings_changed: Notify::new(),
             settings_dirty: AtomicBool::new(false),
             shutdown: watch::channel(false).0,
@@ -206,8 +209,12 @@ impl Connector {
     }
 
     /// Runs a full cycle now and returns its outcome: through the running loop when there is
-    /// one (waiting for a cycle that started after this call), else right here.
-    pub async fn pull_now(&self) -> Outcome {
+    /// one (waiting for a cycle that started after this call), else right here. `list_ids`
+    /// asks for the full id listing too (purges and reassignments show at once).
+    pub async fn pull_now(&self, list_ids: bool) -> Outcome {
+        if list_ids {
+            self.full_requested.store(true, Ordering::Release);
+        }
         if !self.running.load(Ordering::Acquire) {
             let mut st = self.state.lock().await;
             if !st.loaded {
@@ -532,7 +539,8 @@ impl Connector {
             .iter()
             .filter_map(|m| Module::from_crm_name(m))
             .collect();
-        let full = st.cycles_since_full + 1 >= FULL_LISTING_EVERY_CYCLES
+        let full = self.full_requested.swap(false, Ordering::AcqRel)
+            || st.cycles_since_full + 1 >= FULL_LISTING_EVERY_CYCLES
             || st.last_full.elapsed() >= FULL_LISTING_EVERY;
         let pulled = pull::pull(client, &self.store, &modules, full).await?;
         if full {
