@@ -17,6 +17,7 @@
 pub mod client;
 pub mod fake;
 pub mod map;
+pub mod pull;
 pub mod wire;
 
 use crate::sync::FolderId;
