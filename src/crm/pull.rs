@@ -81,6 +81,12 @@ pub const MAX_SKIPPED: u32 = 100;
 /// Records fetched by id per query after a listing (new to the box or moved).
 pub const MAX_LISTING_FETCH: u32 = 10_000;
 
+// The caps fit each other and the wire's own (checked at compile time).
+const _: () = assert!(MAX_GET_CHANGES_ENTRIES <= wire::MAX_RECORDS_PER_REPLY);
+const _: () = assert!(MAX_GET_CHANGES_ENTRIES >= wire::GET_CHANGES_MAX_ENTRIES);
+const _: () = assert!(MAX_RECORDS_PER_MODULE >= wire::PAGE_ROWS);
+const _: () = assert!(OVERLAP_SECS >= 1);
+
 /// How a module's changes are read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum PullMethod {
@@ -146,6 +152,8 @@ struct Cursor {
     /// `describe.idPrefix`.
     id_prefix: Option<String>,
     described_at: i64,
+    /// Where a cycle stopped by the caps left off.
+    resume: Option<Walk>,
 }
 
 impl Cursor {
@@ -221,6 +229,30 @@ pub async fn pull(
     modules: &[Module],
     full_listing: bool,
 ) -> Result<PullReport, CrmError> {
+    pull_capped(client, store, modules, full_listing, Caps::DEFAULT).await
+}
+
+/// The per-cycle caps, a parameter so tests can use small ones.
+#[derive(Clone, Copy, Debug)]
+struct Caps {
+    pages: u32,
+    records: u32,
+}
+
+impl Caps {
+    const DEFAULT: Caps = Caps {
+        pages: MAX_PAGES_PER_MODULE,
+        records: MAX_RECORDS_PER_MODULE,
+    };
+}
+
+async fn pull_capped(
+    client: &Client,
+    store: &Arc<Store>,
+    modules: &[Module],
+    full_listing: bool,
+    caps: Caps,
+) -> Result<PullReport, CrmError> {
     let s = store.clone();
     let owners = Arc::new(blocking(move || load_owners(&s)).await?);
     let mut report = PullReport::default();
@@ -249,6 +281,7 @@ pub async fn pull(
             module: m,
             owners: owners.clone(),
             report: &mut report,
+            caps,
         };
         let method = p.changes(&mut cur).await?;
         if server_tz.is_none() {
@@ -271,8 +304,10 @@ struct Page {
     reply_user_tz: Option<TimeZone>,
 }
 
-/// Where the walk through a module's changes stands within one cycle.
-#[derive(Clone, Copy, Debug)]
+/// Where the walk through a module's changes stands. Kept in the cursor when a cycle stops at
+/// its caps, so the next one goes on exactly there (a window reaching back by
+/// [`OVERLAP_SECS`] would re-read the same capped page for ever).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 enum Walk {
     VteSync {
         from: i64,
@@ -286,6 +321,16 @@ enum Walk {
         from: Option<i64>,
         skip: u32,
     },
+}
+
+impl Walk {
+    fn method(self) -> PullMethod {
+        match self {
+            Walk::VteSync { .. } => PullMethod::VteSync,
+            Walk::Sync { .. } => PullMethod::Sync,
+            Walk::Query { .. } => PullMethod::Query,
+        }
+    }
 }
 
 fn is_unsupported(e: &CrmError) -> bool {
@@ -412,6 +457,7 @@ struct ModulePull<'a> {
     module: Module,
     owners: Arc<Owners>,
     report: &'a mut PullReport,
+    caps: Caps,
 }
 
 impl ModulePull<'_> {
@@ -500,7 +546,10 @@ impl ModulePull<'_> {
         let mut method = PullMethod::Query;
         // Detection: the first method whose first page works.
         for m in candidates.iter().copied() {
-            let w = self.walk_start(m, start, cur);
+            let w = match cur.resume {
+                Some(w) if !redetect && w.method() == m => w,
+                _ => self.walk_start(m, start, cur),
+            };
             match self.fetch(w, cur).await {
                 Ok(first) => {
                     method = m;
@@ -537,10 +586,12 @@ impl ModulePull<'_> {
             let (page, next) = fetched;
             pages += 1;
             records = records.saturating_add(u32::try_from(page.records.len()).unwrap_or(u32::MAX));
-            let advance = next.position;
-            self.apply(page, cur, advance).await?;
+            let stop = pages >= self.caps.pages || records >= self.caps.records;
+            // Saved with the page: a cycle stopped by the caps resumes exactly here.
+            cur.resume = if stop { next.walk } else { None };
+            self.apply(page, cur, next.position).await?;
             let Some(nw) = next.walk else { break };
-            if pages >= MAX_PAGES_PER_MODULE || records >= MAX_RECORDS_PER_MODULE {
+            if stop {
                 log::info!(
                     "CRM {}: {pages} pages, {records} records this cycle; the rest next cycle",
                     self.name()
@@ -753,7 +804,7 @@ impl ModulePull<'_> {
         let name = self.name();
         let client = self.client;
         let mut offset = 0u32;
-        for _ in 0..MAX_PAGES_PER_MODULE {
+        for _ in 0..self.caps.pages {
             let narrowed = fetch_narrowing(offset, offset + wire::PAGE_ROWS, |a, b| {
                 let q = Query::all(name)
                     .and("modifiedtime", Op::Eq, &s)
@@ -1174,13 +1225,22 @@ fn apply_one(
         None => None,
     };
     if let Some(e) = &entry {
-        if e.user == owner && e.modified >= inc.mtime && old.is_some() {
-            return Ok(()); // unchanged (or older than what the box holds)
-        }
         if t.outbox_pending(&e.user, e.folder(), e.item())
             .map_err(store_err)?
         {
             return Ok(());
+        }
+        if let Some(o) = &old
+            && e.user == owner
+        {
+            // Older than what the box holds, or the same version with the same content (a
+            // record changed twice within its second keeps its modifiedtime, §2.8: the
+            // content tells).
+            if e.modified > inc.mtime
+                || (e.modified == inc.mtime && merge(&o.item, fresh.clone()) == o.item)
+            {
+                return Ok(());
+            }
         }
     }
     let crm = Some(CrmRef {
@@ -1580,12 +1640,99 @@ mod tests {
         assert_eq!(field(&r, "date_start"), Some("2026-12-24"));
     }
 
-    #[test]
-    fn caps_are_sane() {
-        assert!(MAX_GET_CHANGES_ENTRIES <= wire::MAX_RECORDS_PER_REPLY);
-        assert!(MAX_GET_CHANGES_ENTRIES >= wire::GET_CHANGES_MAX_ENTRIES);
-        assert!(MAX_RECORDS_PER_MODULE >= MAX_PAGES_PER_MODULE);
-        assert!(OVERLAP_SECS >= 1);
+    /// The per-cycle caps end a cycle early; the next cycles go on where it stopped.
+    #[tokio::test]
+    async fn page_and_record_caps_split_an_import_over_cycles() {
+        use crate::auth::Secret;
+        use crate::crm::fake::{FakeConfig, FakeCrm, FakeUser, Mode};
+        use crate::store::User;
+        use crate::store::crm::CrmUser;
+        for (mode, vtesync) in [
+            (Mode::Stock, true),
+            (Mode::SyncFixed, false),
+            (Mode::Stock, false),
+        ] {
+            let cfg = FakeConfig {
+                users: vec![
+                    FakeUser::new("admin", "a", "AdminAccessKey00", ""),
+                    FakeUser::new("mrossi", "p", "MrossiAccessKey0", ""),
+                ],
+                mode,
+                vtesync,
+                ..FakeConfig::default()
+            };
+            let (addr, crm) = FakeCrm::new(cfg)
+                .unwrap()
+                .bind("127.0.0.1:0")
+                .await
+                .unwrap();
+            crm.set_clock(Some(1_768_212_000));
+            for i in 0..250 {
+                if i % 10 == 0 {
+                    crm.advance(1);
+                }
+                crm.create("Contacts", "mrossi", &[("lastname", "x")])
+                    .unwrap();
+            }
+            let p = std::env::temp_dir().join(format!(
+                "easbox-pull-caps-{}-{vtesync}-{mode:?}",
+                std::process::id()
+            ));
+            let _ = std::fs::remove_file(&p);
+            let store = Arc::new(Store::open(&p).unwrap());
+            let mut t = store.write().unwrap();
+            t.put_user(
+                "mrossi",
+                &User {
+                    enabled: true,
+                    password_hash: None,
+                    created: 0,
+                },
+            )
+            .unwrap();
+            t.put_crm_user(
+                "mrossi",
+                &CrmUser {
+                    crm_id: crm.user_id("mrossi").unwrap(),
+                    crm_name: "mrossi".into(),
+                    tz: "Europe/Rome".into(),
+                    date_format: "dd-mm-yyyy".into(),
+                    active: true,
+                    is_admin: false,
+                },
+            )
+            .unwrap();
+            t.commit().unwrap();
+            let c = Client::new(
+                &format!("http://{addr}/"),
+                "admin",
+                Secret::new("AdminAccessKey00".into()),
+            )
+            .unwrap();
+            let one_page = Caps {
+                pages: 1,
+                records: u32::MAX,
+            };
+            let r = pull_capped(&c, &store, &[Module::Contacts], false, one_page)
+                .await
+                .unwrap();
+            assert!(r.applied <= 100, "{mode:?}: {r:?}");
+            let mut total = r.applied;
+            let few = Caps {
+                pages: u32::MAX,
+                records: 50,
+            };
+            for _ in 0..20 {
+                let r = pull_capped(&c, &store, &[Module::Contacts], false, few)
+                    .await
+                    .unwrap();
+                assert!(r.applied <= 100, "{mode:?}: {r:?}");
+                total += r.applied;
+            }
+            assert_eq!(total, 250, "{mode:?}");
+            drop(store);
+            let _ = std::fs::remove_file(&p);
+        }
     }
 
     #[test]
