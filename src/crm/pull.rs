@@ -725,15 +725,16 @@ impl ModulePull<'_> {
                 let tz = self.server_tz(cur).await?;
                 let from_stamp = from.map(|f| stamp(f, &tz));
                 let client = self.client;
-                let narrowed = fetch_narrowing(skip, skip + wire::PAGE_ROWS, |a, b| {
-                    let mut q = Query::all(name);
-                    if let Some(s) = &from_stamp {
-                        q = q.and("modifiedtime", Op::Ge, s);
-                    }
-                    let q = q.order_by("modifiedtime").order_by("id").limit(a, b - a);
-                    async move { query_rows(client, &q).await }
-                })
-                .await?;
+                let narrowed =
+                    fetch_narrowing(skip, skip.saturating_add(wire::PAGE_ROWS), |a, b| {
+                        let mut q = Query::all(name);
+                        if let Some(s) = &from_stamp {
+                            q = q.and("modifiedtime", Op::Ge, s);
+                        }
+                        let q = q.order_by("modifiedtime").order_by("id").limit(a, b - a);
+                        async move { query_rows(client, &q).await }
+                    })
+                    .await?;
                 for (row, e) in &narrowed.skipped {
                     self.report.skip(
                         format!(
@@ -805,14 +806,15 @@ impl ModulePull<'_> {
         let client = self.client;
         let mut offset = 0u32;
         for _ in 0..self.caps.pages {
-            let narrowed = fetch_narrowing(offset, offset + wire::PAGE_ROWS, |a, b| {
-                let q = Query::all(name)
-                    .and("modifiedtime", Op::Eq, &s)
-                    .order_by("id")
-                    .limit(a, b - a);
-                async move { query_rows(client, &q).await }
-            })
-            .await?;
+            let narrowed =
+                fetch_narrowing(offset, offset.saturating_add(wire::PAGE_ROWS), |a, b| {
+                    let q = Query::all(name)
+                        .and("modifiedtime", Op::Eq, &s)
+                        .order_by("id")
+                        .limit(a, b - a);
+                    async move { query_rows(client, &q).await }
+                })
+                .await?;
             for (row, e) in &narrowed.skipped {
                 self.report
                     .skip(format!("{name} row {row} of second {s}"), e.to_string());
@@ -909,13 +911,14 @@ impl ModulePull<'_> {
         let mut offset = 0u32;
         let mut complete = false;
         for _ in 0..MAX_LISTING_PAGES {
-            let narrowed = fetch_narrowing(offset, offset + wire::PAGE_ROWS, |a, b| {
-                let q = Query::fields(name, &["id", "assigned_user_id"])
-                    .order_by("id")
-                    .limit(a, b - a);
-                async move { query_rows(client, &q).await }
-            })
-            .await;
+            let narrowed =
+                fetch_narrowing(offset, offset.saturating_add(wire::PAGE_ROWS), |a, b| {
+                    let q = Query::fields(name, &["id", "assigned_user_id"])
+                        .order_by("id")
+                        .limit(a, b - a);
+                    async move { query_rows(client, &q).await }
+                })
+                .await;
             let narrowed = match narrowed {
                 Ok(n) => n,
                 Err(e) if e.is_transient() => return Err(e),

@@ -6,7 +6,8 @@
 //! `pull` runs until a cycle applies nothing (a cycle stops at `MAX_PAGES_PER_MODULE` /
 //! `MAX_RECORDS_PER_MODULE`), once per method (vtesync, sync, query). Printed: wall time, CRM
 //! calls (`Client::calls`), items per second. `idle`: a fake with 101 users (the admin and 100
-//! users enabled on the box), 3 contacts, 2 events and 1 task each; a first pull imports them,
+//! users enabled on the box), 3 contacts, 2 events and 1 task each, one user's per CRM second;
+//! a first pull imports them,
 //! then 10 cycles with no CRM change are timed, with no delay and with 50 ms per call.
 //! Printed: CRM calls per cycle and per user, wall time per cycle.
 //!
@@ -146,7 +147,9 @@ async fn idle() {
     let users: Vec<String> = (0..100).map(|i| format!("user{i:03}")).collect();
     for (mode, vtesync, name) in METHODS {
         let (url, crm) = fake(&users, mode, vtesync).await;
+        // One user's records per CRM second, as office work spreads them.
         for u in &users {
+            crm.advance(1);
             for k in 0..3 {
                 crm.create("Contacts", u, &[("lastname", &format!("C{k}"))])
                     .unwrap();
