@@ -553,6 +553,37 @@ async fn a_pull_without_crm_changes_writes_nothing_and_costs_one_call_per_module
 }
 
 #[tokio::test]
+async fn a_crm_touch_that_changes_nothing_mapped_tells_no_phone() {
+    let (url, crm) = fake(cfg()).await;
+    let c = client(&url);
+    let s = new_store(&crm);
+    let id = crm
+        .create("Contacts", "mrossi", &[("lastname", "Touched")])
+        .unwrap();
+    pull_all(&c, &s, false).await;
+    let h = heads(&s.store);
+    crm.advance(120);
+    // `leadsource` is not a field the box maps: the record is newer, its content the same.
+    crm.update(&id, &[("leadsource", "Web Site")]).unwrap();
+    let r = pull_all(&c, &s, false).await;
+    assert_eq!(r.applied, 0);
+    assert!(r.users_changed.is_empty());
+    assert_eq!(heads(&s.store), h, "a change was logged");
+    // The box now knows the newer modifiedtime, so the next pull does not look again.
+    let rt = s.store.read().unwrap();
+    let e = rt.crm_index(&id).unwrap().unwrap();
+    let item = rt.item(&e.user, e.folder(), e.item()).unwrap().unwrap();
+    assert_eq!(item.crm.unwrap().modified, e.modified.to_string());
+    drop(rt);
+    // A real change still goes through.
+    crm.advance(120);
+    crm.update(&id, &[("lastname", "Changed")]).unwrap();
+    let r = pull_all(&c, &s, false).await;
+    assert_eq!(r.applied, 1);
+    assert_ne!(heads(&s.store), h);
+}
+
+#[tokio::test]
 async fn more_than_a_page_and_many_records_in_one_second() {
     for (mode, vtesync, n) in [
         (Mode::Stock, true, 250),

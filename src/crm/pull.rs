@@ -1252,8 +1252,25 @@ fn apply_one(
     });
     match (entry, old) {
         (Some(e), Some(old)) if e.user == owner => {
+            let item = merge(&old.item, fresh);
+            if item == old.item {
+                // A newer modifiedtime with nothing the box carries changed (a field the box
+                // does not map, a CRM restored from a backup): only the bookkeeping moves, no
+                // phone is told.
+                t.set_crm_ref(&owner, e.folder(), e.item(), crm)
+                    .map_err(store_err)?;
+                t.put_crm_index(
+                    &inc.id,
+                    &CrmIndexEntry {
+                        modified: inc.mtime,
+                        ..e
+                    },
+                )
+                .map_err(store_err)?;
+                return Ok(());
+            }
             let merged = StoredItem {
-                item: merge(&old.item, fresh),
+                item,
                 unknown: old.unknown,
                 crm,
             };
