@@ -393,6 +393,17 @@ fn tasks() {
     let q = wire::parse_query(ok("query_calendar_after.json")).unwrap();
     let tq = map::task_from_record(&q[0], &ctx(Source::Query)).unwrap();
     assert_eq!(tq.start, t.start);
+    // A completed task carries a completion time (EAS requires one with Complete 1): the
+    // record's last change.
+    let mut done = rec.clone();
+    done.insert("taskstatus".into(), Value::String("Completed".into()));
+    let td = map::task_from_record(&done, &ctx(Source::Record)).unwrap();
+    assert!(td.complete);
+    assert_eq!(
+        td.date_completed,
+        map::modified_time(&done, &ctx(Source::Record)).unwrap()
+    );
+    assert!(td.date_completed.is_some());
     // A task created without activitytype is an event to the CRM.
     let untyped = wire::parse_record(ok("create_task.json")).unwrap();
     assert!(!map::is_task(&untyped));

@@ -673,6 +673,7 @@ pub fn task_from_record(r: &Record, ctx: &Ctx) -> Result<Task, CrmError> {
         parse_time(field(r, "time_end").unwrap_or(""))?,
         ctx,
     )?;
+    let complete = field(r, "taskstatus") == Some("Completed");
     Ok(Task {
         subject: Some(req(r, "subject")?.to_owned()),
         notes: none_if_empty(text(r, "description")),
@@ -684,7 +685,16 @@ pub fn task_from_record(r: &Record, ctx: &Ctx) -> Result<Task, CrmError> {
         },
         start,
         due,
-        complete: field(r, "taskstatus") == Some("Completed"),
+        complete,
+        // The CRM keeps no completion time; EAS requires one with Complete 1 ([MS-ASTASK]
+        // 2.2.2.7), and the record's last change is when it was marked done at the latest.
+        date_completed: if complete {
+            modified_time(r, ctx)?
+                .or(due.map(|d| d.utc))
+                .or(start.map(|d| d.utc))
+        } else {
+            None
+        },
         ..Task::default()
     })
 }

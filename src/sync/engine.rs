@@ -162,6 +162,20 @@ fn count_pending(
     }
 }
 
+/// Whether an item can be written for this device (its version and client family).
+fn encodable(ad: &ApplicationData, dev: &DeviceCtx, buf: &mut Vec<u8>) -> Result<(), eas::Error> {
+    buf.clear();
+    let ctx = Context {
+        version: dev.version,
+        body: None,
+        client: dev.client,
+    };
+    let mut w = Encoder::new(buf, MAX_STATE_RESPONSE_BYTES)?;
+    ad.encode(&mut w, &ctx)?;
+    w.finish()?;
+    Ok(())
+}
+
 /// One window of server changes.
 struct Window {
     commands: Vec<ServerCommand>,
@@ -186,6 +200,7 @@ fn fill_window(
         cursor,
         more: false,
     };
+    let mut scratch = Vec::new();
     'scan: loop {
         let batch = store.changes_after(&dev.key.user, folder, w.cursor, SCAN_BATCH)?;
         if batch.is_empty() {
@@ -203,10 +218,24 @@ fn fill_window(
                         // The log and the items are written together; an Upsert without its
                         // item would be a store fault, and skipping it keeps the device going.
                         if let Some(item) = store.item(&dev.key.user, folder, ch.item)? {
-                            let data = SyncData::Item(Box::new(ApplicationData {
+                            let ad = ApplicationData {
                                 item: item.item,
                                 unknown: item.unknown,
-                            }));
+                            };
+                            // An item this device's version cannot carry would fail the whole
+                            // response, on every retry: it is quarantined for the device
+                            // instead, and the rest of the folder goes on.
+                            if let Err(e) = encodable(&ad, dev, &mut scratch) {
+                                log::warn!(
+                                    "{}/{}: item {sid} quarantined: it cannot be sent: {e}",
+                                    dev.key.user,
+                                    dev.key.device_id
+                                );
+                                es.quarantine(ch.item, &format!("cannot be sent: {e}"));
+                                w.cursor = ch.seq;
+                                continue;
+                            }
+                            let data = SyncData::Item(Box::new(ad));
                             w.commands.push(if es.known.contains(ch.item) {
                                 ServerCommand::Change {
                                     server_id: sid,

@@ -949,3 +949,44 @@ fn mail_folders_sync_empty_and_refuse_items() {
     ));
     assert_eq!(out.rejected.len(), 1);
 }
+
+#[test]
+fn an_item_the_device_cannot_receive_is_quarantined_and_the_rest_goes_on() {
+    use crate::model::Task;
+    const TASKS: FolderId = FolderId(6);
+    let mut s = MemStore::new();
+    let d = dev("Q");
+    let mut c = coll("0");
+    c.collection_id = "6".into();
+    let r = run(&mut s, &d, c.clone());
+    let task = |subject: &str, complete: bool| StoredItem {
+        item: Item::Task(Task {
+            subject: Some(subject.into()),
+            complete,
+            ..Task::default()
+        }),
+        unknown: vec![],
+        crm: None,
+    };
+    // Complete without DateCompleted: the encoder refuses it ([MS-ASTASK] 2.2.2.7).
+    let bad = s
+        .put_item(USER, TASKS, None, &task("bad", true), &Origin::Crm)
+        .unwrap();
+    s.put_item(USER, TASKS, None, &task("good", false), &Origin::Crm)
+        .unwrap();
+    c.sync_key = r.sync_key.clone();
+    let r = run(&mut s, &d, c.clone());
+    assert_eq!(r.status, SyncStatus::Success);
+    assert_eq!(r.commands.len(), 1, "{:?}", r.commands);
+    let st = s.collection_state(&d.key, TASKS).unwrap().unwrap();
+    let q = quarantined(&st);
+    assert_eq!(q.len(), 1);
+    assert_eq!(q[0].0, bad);
+    assert!(q[0].1.contains("cannot be sent"), "{}", q[0].1);
+    // The response itself encodes.
+    wire(&d, &r);
+    // And the next Sync does not try it again.
+    c.sync_key = r.sync_key.clone();
+    let r = run(&mut s, &d, c);
+    assert!(r.commands.is_empty());
+}
