@@ -615,3 +615,76 @@ fn kill_during_write_back_creates_once() {
         .count();
     assert_eq!(n, 1, "{all:?}");
 }
+
+#[test]
+fn a_user_switched_on_gets_what_the_crm_already_holds_without_a_manual_pull() {
+    let crm = fake_crm();
+    crm.h
+        .create(
+            "Contacts",
+            "lbianchi",
+            &[("firstname", "Ida"), ("lastname", "Before")],
+        )
+        .unwrap();
+    let srv = setup("crm-e2e-enable", &crm);
+    let dir = srv.dir.clone();
+    // An hour later: the record is far behind every change cursor and its overlap.
+    crm.h.advance(3600);
+    pull(&dir);
+    // The running loop pulls every 5 s from now on; lbianchi's records were passed by the
+    // change cursors while ActiveSync was off for her.
+    ok(
+        &dir,
+        &[
+            "crm",
+            "set",
+            "--url",
+            &crm.url,
+            "--user",
+            "admin",
+            "--access-key",
+            ADMIN_KEY,
+            "--interval",
+            "5",
+        ],
+    );
+    ok(&dir, &["user", "enable", "lbianchi"]);
+    let mut c = srv.client("lbianchi", "Other1234!", "phoneL", V);
+    c.provision().expect("provision");
+    let fs = c.folder_sync("0").expect("FolderSync");
+    let contacts_id = fs
+        .changes
+        .expect("hierarchy")
+        .adds
+        .into_iter()
+        .find(|f| f.folder_type == FolderType::DefaultContacts)
+        .expect("contacts")
+        .server_id;
+    // The periodic id listing comes only every 10 cycles (50 s here); switching a user on
+    // must not wait for it.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let r = c.sync_collection(&contacts_id, "0", None, vec![]).unwrap();
+        let key = r.collections[0].sync_key.clone();
+        let r = c
+            .sync_collection(&contacts_id, &key, Some(100), vec![])
+            .unwrap();
+        let got: Vec<ServerCommand> = r
+            .collections
+            .first()
+            .map(|c| c.commands.clone())
+            .unwrap_or_default();
+        if got
+            .iter()
+            .any(|c| text(c, contacts::LAST_NAME).as_deref() == Some("Before"))
+        {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the switched-on user never got her CRM contacts: {}",
+            ok(&dir, &["crm", "status"])
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}

@@ -169,7 +169,10 @@ fn protocol_layer_names_no_io_crates() {
     }
     for f in SANS_IO_FILES {
         let path = src.join(f);
-        assert!(path.is_file(), "src/{f} is missing: the sans-io check expects it");
+        assert!(
+            path.is_file(),
+            "src/{f} is missing: the sans-io check expects it"
+        );
         files.push(path);
     }
     assert!(

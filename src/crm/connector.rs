@@ -79,6 +79,10 @@ struct State {
     cycles_since_users: Option<u32>,
     cycles_since_full: u32,
     last_full: Instant,
+    /// Users with ActiveSync on at the last cycle: a user switched on since gets the records
+    /// the CRM already holds, which only the id listing finds (the change cursors are past
+    /// them), so a new name here asks for one.
+    enabled: std::collections::BTreeSet<String>,
     /// Clients acting as single CRM users for the write-back, with the sealed key they were
     /// made from (a new key makes a new client).
     user_clients: HashMap<String, (Vec<u8>, Arc<Client>)>,
@@ -95,6 +99,7 @@ impl State {
             cycles_since_users: None,
             cycles_since_full: 0,
             last_full: Instant::now(),
+            enabled: std::collections::BTreeSet::new(),
             user_clients: HashMap::new(),
         }
     }
@@ -477,6 +482,22 @@ impl Connector {
         }
     }
 
+    /// The box users with ActiveSync on.
+    async fn enabled_users(&self) -> Result<std::collections::BTreeSet<String>, Failure> {
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || {
+            let t = store.read()?;
+            Ok(t.list_users()?
+                .into_iter()
+                .filter(|(_, u)| u.enabled)
+                .map(|(n, _)| n)
+                .collect())
+        })
+        .await
+        .map_err(|e| Failure::Local(e.to_string()))?
+        .map_err(|e: crate::store::StoreError| Failure::Local(e.to_string()))
+    }
+
     /// One cycle: users (when due), outbox, pull, wake-ups, status.
     async fn full_cycle(&self, st: &mut State) -> Outcome {
         if let Some(why) = &st.blocked {
@@ -539,7 +560,11 @@ impl Connector {
             .iter()
             .filter_map(|m| Module::from_crm_name(m))
             .collect();
+        let enabled = self.enabled_users().await?;
+        let newly_enabled = enabled.iter().any(|u| !st.enabled.contains(u));
+        st.enabled = enabled;
         let full = self.full_requested.swap(false, Ordering::AcqRel)
+            || newly_enabled
             || st.cycles_since_full + 1 >= FULL_LISTING_EVERY_CYCLES
             || st.last_full.elapsed() >= FULL_LISTING_EVERY;
         let pulled = pull::pull(client, &self.store, &modules, full).await?;
