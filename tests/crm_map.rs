@@ -375,6 +375,31 @@ fn recurring_event() {
     let eq = map::event_from_record(by_id(&q, "18x24"), &ctx(Source::Query)).unwrap();
     assert_eq!(eq.time, e.time);
     assert_eq!(eq.recurrence, e.recurrence);
+    assert_eq!(
+        e.uid.as_deref(),
+        Some("08dd3fb9-8b8e-4409-b890-04755eaf7b7f")
+    );
+
+    // The third occurrence of a series the web UI expanded (§4): one event on its own day,
+    // with a UID of its own, though it still says Daily.
+    let mut occ = rec.clone();
+    occ.insert("recurr_idx".into(), Value::String("3".into()));
+    occ.insert("date_start".into(), Value::String("03-12-2026".into()));
+    occ.insert("due_date".into(), Value::String("03-12-2026".into()));
+    occ.insert("id".into(), Value::String("18x40".into()));
+    let o = map::event_from_record(&occ, &ctx(Source::Record)).unwrap();
+    assert_eq!(o.recurrence, None);
+    assert_eq!(
+        o.time,
+        EventTime::Timed {
+            start: ts("2026-12-03T13:00:00Z"),
+            end: ts("2026-12-03T13:15:00Z")
+        }
+    );
+    assert_eq!(
+        o.uid.as_deref(),
+        Some("08dd3fb9-8b8e-4409-b890-04755eaf7b7f-3")
+    );
 }
 
 #[test]

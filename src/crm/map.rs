@@ -458,7 +458,16 @@ pub fn event_from_record(r: &Record, ctx: &Ctx) -> Result<Event, CrmError> {
     let t1 = parse_time(field(r, "time_end").unwrap_or(""))?;
     let start = to_instant(at(d0, t0), src)?;
     let end = to_instant(at(d1, t1), src)?;
-    let freq = frequency_of(field(r, "recurringtype").unwrap_or(""));
+    // A series the web UI expanded is one record per occurrence sharing `ical_uuid`, with
+    // `recurr_idx` 1..n (§4): each is a single event, whatever `recurringtype` it carries,
+    // or a phone would show n overlapping series.
+    let occurrence = field(r, "recurr_idx")
+        .and_then(|i| i.trim().parse::<u32>().ok())
+        .filter(|&i| i >= 1);
+    let freq = match occurrence {
+        Some(_) => None,
+        None => frequency_of(field(r, "recurringtype").unwrap_or("")),
+    };
     let all_day = field(r, "is_all_day_event") == Some("1");
 
     let (time, recurrence) = if all_day {
@@ -536,7 +545,12 @@ pub fn event_from_record(r: &Record, ctx: &Ctx) -> Result<Event, CrmError> {
             Some("Not Held") => MeetingStatus::Canceled,
             _ => MeetingStatus::Appointment,
         },
-        uid: none_if_empty(text(r, "ical_uuid")),
+        // Occurrences of an expanded series get UIDs of their own: phones treat one UID as
+        // one calendar item and would fold the occurrences into one.
+        uid: none_if_empty(text(r, "ical_uuid")).map(|u| match occurrence {
+            Some(i) => format!("{u}-{i}"),
+            None => u,
+        }),
         dt_stamp: modified_time(r, ctx)?,
         recurrence,
         ..Event::default()
