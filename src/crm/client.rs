@@ -59,6 +59,14 @@ pub struct ClientOptions {
     pub ca_file: Option<PathBuf>,
 }
 
+impl ClientOptions {
+    /// Reads the CA files as an https client would: a missing or unusable
+    /// [`ClientOptions::ca_file`] is a [`CrmError::BadRequest`] naming the file.
+    pub fn check(&self) -> Result<(), CrmError> {
+        tls_config(self.ca_file.as_deref()).map(drop)
+    }
+}
+
 /// Where the CRM is: `http[s]://host[:port][/path]`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Endpoint {
@@ -153,6 +161,7 @@ pub struct Client {
     access_key: Secret<String>,
     /// For `https://`: the TLS settings and the name the certificate must carry.
     tls: Option<(Arc<ClientConfig>, ServerName<'static>)>,
+    options: ClientOptions,
     conn: Mutex<Option<SendRequest<Full<Bytes>>>>,
     session: Mutex<Option<Session>>,
     /// Set after the CRM refused the integration user's key: no further login is tried.
@@ -189,6 +198,7 @@ impl Client {
         Ok(Client {
             endpoint,
             tls,
+            options,
             user: user.to_owned(),
             access_key,
             conn: Mutex::new(None),
@@ -200,6 +210,11 @@ impl Client {
 
     pub fn endpoint(&self) -> &Endpoint {
         &self.endpoint
+    }
+
+    /// What the client was made with (clients of single users reuse the admin's).
+    pub fn options(&self) -> &ClientOptions {
+        &self.options
     }
 
     /// Whether the CRM refused the integration user's key (no login is tried any more).
@@ -573,5 +588,61 @@ mod tests {
         }
         let long = format!("http://h/{}", "a".repeat(MAX_URL_LEN as usize));
         assert!(Endpoint::parse(&long).is_err());
+    }
+
+    fn temp(tag: &str) -> std::path::PathBuf {
+        std::env::temp_dir().join(format!("easbox-client-{tag}-{}.pem", std::process::id()))
+    }
+
+    fn ca_pem() -> String {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        params.self_signed(&key).unwrap().pem()
+    }
+
+    #[test]
+    fn ca_file_caps() {
+        let pem = ca_pem();
+        let path = temp("many");
+        std::fs::write(&path, pem.repeat(MAX_CA_CERTS as usize)).unwrap();
+        assert_eq!(read_ca_file(&path).unwrap().len(), MAX_CA_CERTS as usize);
+        std::fs::write(&path, pem.repeat(MAX_CA_CERTS as usize + 1)).unwrap();
+        let e = read_ca_file(&path).unwrap_err();
+        assert!(e.contains("more than"), "{e}");
+        let big = vec![b'#'; MAX_CA_FILE_BYTES as usize + 1];
+        std::fs::write(&path, big).unwrap();
+        let e = read_ca_file(&path).unwrap_err();
+        assert!(e.contains("larger than"), "{e}");
+        let _ = std::fs::remove_file(&path);
+    }
+
+    #[test]
+    fn https_clients_name_the_server_by_host_or_address() {
+        let path = temp("names");
+        std::fs::write(&path, ca_pem()).unwrap();
+        let opts = ClientOptions {
+            ca_file: Some(path.clone()),
+        };
+        let key = || Secret::new("k".to_owned());
+        for (url, ip) in [
+            ("https://crm.office.lan/vtenext", false),
+            ("https://192.168.1.5:8443/", true),
+            ("https://[fd00::5]/", true),
+        ] {
+            let c = Client::new_with(url, "admin", key(), opts.clone()).unwrap();
+            let Some((_, name)) = &c.tls else {
+                panic!("{url}: no TLS")
+            };
+            assert_eq!(matches!(name, ServerName::IpAddress(_)), ip, "{url}");
+            assert_eq!(c.options(), &opts);
+        }
+        assert!(
+            Client::new("http://crm/", "a", key())
+                .unwrap()
+                .tls
+                .is_none()
+        );
+        let _ = std::fs::remove_file(&path);
     }
 }
