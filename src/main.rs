@@ -30,10 +30,11 @@ commands:
   user enable NAME --state-dir DIR | user disable NAME --state-dir DIR
   user list --state-dir DIR
   crm set --state-dir DIR --url URL --user NAME --access-key KEY|- [--interval SECONDS]
-          [--modules Contacts,Events,Calendar] [--check]
+          [--modules Contacts,Events,Calendar] [--check] [--ca-file PEM]
                   set the CRM and its integration user (a CRM administrator); `-` reads the
                   access key from standard input; --check logs in once and saves only if that
-                  works; the interval is 5 to 86400 seconds (default 60)
+                  works; the interval is 5 to 86400 seconds (default 60); an https URL's
+                  certificate must come from a CA of the system or of --ca-file PEM
   crm status --state-dir DIR
                   the CRM settings (without the key), the last cycle, the outbox, skipped
                   records and the CRM users with their ActiveSync state
@@ -89,6 +90,7 @@ struct Opts {
     demo: bool,
     enable: bool,
     url: Option<String>,
+    ca_file: Option<PathBuf>,
     user: Option<String>,
     access_key: Option<String>,
     interval: Option<String>,
@@ -126,6 +128,7 @@ fn parse_opts(args: &[String]) -> Result<Opts, String> {
             "--demo" => o.demo = true,
             "--enable" => o.enable = true,
             "--url" => o.url = Some(value(a)?),
+            "--ca-file" => o.ca_file = Some(PathBuf::from(value(a)?)),
             "--user" => o.user = Some(value(a)?),
             "--access-key" => o.access_key = Some(value(a)?),
             "--interval" => o.interval = Some(value(a)?),
@@ -221,7 +224,7 @@ fn crm_request(dir: &Path, request: &str, create: bool) -> Result<String, String
 }
 
 fn crm_command(args: &[String]) -> Result<(), String> {
-    const USAGE: &str = "usage: easbox crm set --state-dir DIR --url URL --user NAME --access-key KEY|- [--interval SECONDS] [--modules Contacts,Events,Calendar] [--check], crm status --state-dir DIR, or crm pull --state-dir DIR";
+    const USAGE: &str = "usage: easbox crm set --state-dir DIR --url URL --user NAME --access-key KEY|- [--interval SECONDS] [--modules Contacts,Events,Calendar] [--check] [--ca-file PEM], crm status --state-dir DIR, or crm pull --state-dir DIR";
     let o = parse_opts(args)?;
     let verb = match o.positional.as_slice() {
         [v] => v.as_str(),
@@ -260,6 +263,10 @@ fn crm_command(args: &[String]) -> Result<(), String> {
                 req.modules = admin::parse_modules(m)?;
             }
             req.check = o.check;
+            if let Some(p) = &o.ca_file {
+                // The server may run in another directory: it gets the absolute path.
+                req.ca_file = Some(std::path::absolute(p).map_err(|e| format!("--ca-file: {e}"))?);
+            }
             req.validate()?;
             (req.to_request(), true)
         }

@@ -161,8 +161,14 @@ fn set_refuses_each_bad_argument_with_a_clear_message() {
                 "a",
                 "--access-key",
                 "k",
+                "--ca-file",
+                "/nonexistent/office-ca.pem",
             ],
-            "https",
+            "--ca-file: CA file /nonexistent/office-ca.pem",
+        ),
+        (
+            with(&["--ca-file", "/nonexistent/office-ca.pem"]),
+            "only for https",
         ),
         (with(&["--interval", "4"]), "--interval"),
         (with(&["--interval", "86401"]), "--interval"),
@@ -381,4 +387,74 @@ fn a_running_server_takes_new_settings_and_pulls_on_request() {
 
     // The connector ends with the server.
     assert!(srv.stop().success(), "log: {}", srv.log());
+}
+
+#[test]
+fn set_takes_an_https_url_with_an_office_ca_file() {
+    let dir = fresh_dir("crm-set-https");
+    let key = rcgen::KeyPair::generate().unwrap();
+    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    let ca = params.self_signed(&key).unwrap();
+    let ca_file = dir.join("office-ca.pem");
+    std::fs::write(&ca_file, ca.pem()).unwrap();
+    let ca_arg = ca_file.to_str().unwrap();
+    let url = "https://crm.office.lan/vtenext";
+    let out = crm_ok(
+        &dir,
+        &[
+            "set",
+            "--url",
+            url,
+            "--user",
+            "admin",
+            "--access-key",
+            ADMIN_KEY,
+            "--ca-file",
+            ca_arg,
+        ],
+        "",
+    );
+    assert!(out.contains(ca_arg), "{out}");
+    let status = crm_ok(&dir, &["status"], "");
+    assert_eq!(line(&status, "url:"), format!("url: {url}"));
+    assert_eq!(line(&status, "ca file:"), format!("ca file: {ca_arg}"));
+    // Set again without the option: the CA file is gone from the settings.
+    crm_ok(
+        &dir,
+        &[
+            "set",
+            "--url",
+            url,
+            "--user",
+            "admin",
+            "--access-key",
+            ADMIN_KEY,
+        ],
+        "",
+    );
+    let status = crm_ok(&dir, &["status"], "");
+    assert!(!status.contains("ca file:"), "{status}");
+    // A CA file that is not PEM is refused, and the settings stay as they were.
+    std::fs::write(&ca_file, "not a certificate\n").unwrap();
+    let e = crm_err(
+        &dir,
+        &[
+            "set",
+            "--url",
+            "https://other.lan/",
+            "--user",
+            "admin",
+            "--access-key",
+            ADMIN_KEY,
+            "--ca-file",
+            ca_arg,
+        ],
+        "",
+    );
+    assert!(e.contains("no PEM certificate"), "{e}");
+    assert_eq!(
+        line(&crm_ok(&dir, &["status"], ""), "url:"),
+        format!("url: {url}")
+    );
 }

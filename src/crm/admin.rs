@@ -6,14 +6,16 @@
 //! `crm set` one `name=value` line per setting, the access key last. The socket is owner-only
 //! and nothing here logs a request.
 
-use super::client::Client;
+use super::client::{Client, ClientOptions, Endpoint};
 use super::connector::Connector;
+use super::wire::CrmError;
 use crate::auth::Secret;
 use crate::store::crm::{
     CrmSettings, DEFAULT_PULL_INTERVAL_SECS, MAX_PULL_INTERVAL_SECS, MIN_PULL_INTERVAL_SECS,
 };
 use crate::store::{Store, StoreError};
 use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
 
 /// The modules `--modules` accepts (CRM names; `Calendar` = tasks).
 pub const MODULE_NAMES: [&str; 3] = ["Contacts", "Events", "Calendar"];
@@ -21,6 +23,8 @@ pub const MODULE_NAMES: [&str; 3] = ["Contacts", "Events", "Calendar"];
 pub const MAX_USER_LEN: u32 = 255;
 /// Longest access key, bytes (vtenext's are 16 characters).
 pub const MAX_ACCESS_KEY_LEN: u32 = 256;
+/// Longest `--ca-file` path, bytes (Linux's PATH_MAX).
+pub const MAX_CA_FILE_PATH_LEN: u32 = 4096;
 
 /// What `easbox crm set` asks for.
 #[derive(Debug)]
@@ -32,6 +36,9 @@ pub struct SetRequest {
     pub modules: Vec<String>,
     /// Log in once before storing, and store only when that works.
     pub check: bool,
+    /// Extra CA file (PEM, absolute path) for an https CRM with a private CA; `None` removes
+    /// the one set before.
+    pub ca_file: Option<PathBuf>,
 }
 
 /// `Contacts,Events` → the module names, checked, without repeats, in the order given.
@@ -81,6 +88,13 @@ impl SetRequest {
             interval_secs: DEFAULT_PULL_INTERVAL_SECS,
             modules: MODULE_NAMES.iter().map(|m| (*m).to_owned()).collect(),
             check: false,
+            ca_file: None,
+        }
+    }
+
+    fn client_options(&self) -> ClientOptions {
+        ClientOptions {
+            ca_file: self.ca_file.clone(),
         }
     }
 
@@ -110,9 +124,34 @@ impl SetRequest {
         {
             return Err(format!("--url {:?}: no spaces allowed", self.url));
         }
-        // The client takes exactly what the connector will use (https is refused there).
-        Client::new(&self.url, &self.user, Secret::new(String::new()))
-            .map_err(|e| format!("--url: {e}"))?;
+        let endpoint = Endpoint::parse(&self.url).map_err(|e| format!("--url: {}", plain(e)))?;
+        if let Some(ca) = &self.ca_file {
+            if !endpoint.https {
+                return Err("--ca-file is only for https:// URLs".into());
+            }
+            let text = ca.to_str().unwrap_or_default();
+            if !ca.is_absolute()
+                || text.is_empty()
+                || text.len() > MAX_CA_FILE_PATH_LEN as usize
+                || text.chars().any(char::is_control)
+            {
+                return Err(format!(
+                    "--ca-file {}: must be an absolute path of at most {MAX_CA_FILE_PATH_LEN} bytes",
+                    ca.display()
+                ));
+            }
+            self.client_options()
+                .check()
+                .map_err(|e| format!("--ca-file: {}", plain(e)))?;
+        }
+        // The client takes exactly what the connector will use.
+        Client::new_with(
+            &self.url,
+            &self.user,
+            Secret::new(String::new()),
+            self.client_options(),
+        )
+        .map_err(|e| format!("--url: {}", plain(e)))?;
         if !(MIN_PULL_INTERVAL_SECS..=MAX_PULL_INTERVAL_SECS).contains(&self.interval_secs) {
             return Err(format!(
                 "--interval must be {MIN_PULL_INTERVAL_SECS} to {MAX_PULL_INTERVAL_SECS} seconds"
@@ -125,12 +164,15 @@ impl SetRequest {
     /// The socket form (see the module doc).
     pub fn to_request(&self) -> String {
         format!(
-            "crm set\nurl={}\nuser={}\ninterval={}\nmodules={}\ncheck={}\naccess_key={}\n",
+            "crm set\nurl={}\nuser={}\ninterval={}\nmodules={}\ncheck={}\n{}access_key={}\n",
             self.url,
             self.user,
             self.interval_secs,
             self.modules.join(","),
             u8::from(self.check),
+            self.ca_file
+                .as_deref()
+                .map_or(String::new(), |p| format!("ca_file={}\n", p.display())),
             self.access_key.expose()
         )
     }
@@ -146,6 +188,7 @@ impl SetRequest {
                 "interval" => r.interval_secs = parse_interval(v)?,
                 "modules" => r.modules = parse_modules(v)?,
                 "check" => r.check = v == "1",
+                "ca_file" => r.ca_file = Some(PathBuf::from(v)),
                 "access_key" => r.access_key = Secret::new(v.to_owned()),
                 other => return Err(format!("crm set: unknown setting {other:?}")),
             }
@@ -178,10 +221,11 @@ async fn set(connector: &Connector, req: SetRequest) -> Result<String, String> {
     req.validate()?;
     let mut out = String::new();
     if req.check {
-        let client = Client::new(
+        let client = Client::new_with(
             &req.url,
             &req.user,
             Secret::new(req.access_key.expose().clone()),
+            req.client_options(),
         )
         .map_err(|e| e.to_string())?;
         let session = client
@@ -205,10 +249,17 @@ async fn set(connector: &Connector, req: SetRequest) -> Result<String, String> {
         interval_secs: req.interval_secs,
         modules: req.modules.clone(),
     };
+    // validate() checked that the path is UTF-8.
+    let ca_file = req
+        .ca_file
+        .as_deref()
+        .and_then(Path::to_str)
+        .map(str::to_owned);
     let store = connector.store().clone();
     tokio::task::spawn_blocking(move || {
         let mut t = store.write()?;
         t.put_crm_settings(&settings)?;
+        t.put_crm_ca_file(ca_file.as_deref())?;
         // New settings start a new count: the old failures were against other settings.
         let mut s = t.crm_status()?;
         s.failures = 0;
@@ -221,13 +272,24 @@ async fn set(connector: &Connector, req: SetRequest) -> Result<String, String> {
     connector.settings_changed();
     let _ = writeln!(
         out,
-        "CRM settings saved: {} as {:?}, every {} s, modules {}",
+        "CRM settings saved: {} as {:?}, every {} s, modules {}{}",
         req.url,
         req.user,
         req.interval_secs,
-        req.modules.join(",")
+        req.modules.join(","),
+        req.ca_file
+            .as_deref()
+            .map_or(String::new(), |p| format!(", CA file {}", p.display()))
     );
     Ok(out)
+}
+
+/// The text of an error without the "bad CRM request" of a request never sent.
+fn plain(e: CrmError) -> String {
+    match e {
+        CrmError::BadRequest(m) => m,
+        e => e.to_string(),
+    }
 }
 
 fn time_text(t: i64) -> String {
@@ -249,6 +311,9 @@ pub fn status_text(store: &Store) -> Result<String, String> {
             let _ = writeln!(out, "user: {}", s.user);
             let _ = writeln!(out, "interval: {} s", s.interval_secs);
             let _ = writeln!(out, "modules: {}", s.modules.join(","));
+            if let Some(ca) = t.crm_ca_file().map_err(e)? {
+                let _ = writeln!(out, "ca file: {ca}");
+            }
         }
     }
     let st = t.crm_status().map_err(e)?;
@@ -334,6 +399,28 @@ mod tests {
     }
 
     #[test]
+    fn an_https_request_with_a_ca_file_round_trips() {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        let ca = params.self_signed(&key).unwrap();
+        let path = std::env::temp_dir().join(format!("easbox-admin-ca-{}.pem", std::process::id()));
+        std::fs::write(&path, ca.pem()).unwrap();
+        let r = SetRequest {
+            ca_file: Some(path.clone()),
+            ..SetRequest::new("https://10.0.0.5/vtenext", "admin", Secret::new("k".into()))
+        };
+        r.validate().unwrap();
+        let text = r.to_request();
+        let back = SetRequest::from_request(text.split_once('\n').unwrap().1).unwrap();
+        let _ = std::fs::remove_file(&path);
+        assert_eq!(back.ca_file, Some(path));
+        assert_eq!(back.url, "https://10.0.0.5/vtenext");
+        // Without the option, no line: an older request form reads the same.
+        assert!(!req().to_request().contains("ca_file"));
+    }
+
+    #[test]
     fn bad_fields_say_which() {
         let cases: Vec<(SetRequest, &str)> = vec![
             (
@@ -341,8 +428,25 @@ mod tests {
                 "--url",
             ),
             (
-                SetRequest::new("https://crm/", "admin", Secret::new("k".into())),
-                "https",
+                SetRequest {
+                    ca_file: Some("/etc/ssl/certs/ca-certificates.crt".into()),
+                    ..req()
+                },
+                "only for https",
+            ),
+            (
+                SetRequest {
+                    ca_file: Some("office-ca.pem".into()),
+                    ..SetRequest::new("https://crm/", "admin", Secret::new("k".into()))
+                },
+                "absolute",
+            ),
+            (
+                SetRequest {
+                    ca_file: Some("/nonexistent/office-ca.pem".into()),
+                    ..SetRequest::new("https://crm/", "admin", Secret::new("k".into()))
+                },
+                "--ca-file: CA file /nonexistent/office-ca.pem",
             ),
             (
                 SetRequest::new("http://crm/", "", Secret::new("k".into())),
@@ -380,6 +484,14 @@ mod tests {
         assert_eq!(parse_interval("86400"), Ok(86_400));
         assert!(parse_modules("").is_err());
         assert!(SetRequest::from_request("bogus=1").is_err());
+        // https is accepted, with or without a CA file.
+        SetRequest::new(
+            "https://crm.office.lan/vtenext",
+            "a",
+            Secret::new("k".into()),
+        )
+        .validate()
+        .unwrap();
         assert!(SetRequest::from_request("no equals").is_err());
     }
 }

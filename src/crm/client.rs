@@ -9,6 +9,15 @@
 //! A credential failure of the integration user is remembered and not retried until the
 //! settings change ([`Client::new`] again): vtenext locks a user after 5 failed logins and bans
 //! the box's address after 100 (CRM-API §0.4).
+//!
+//! `https://` URLs go over TLS (RFC 8446, rustls with the ring provider): the server's
+//! certificate is checked against the system's CA bundle ([`SYSTEM_CA_BUNDLE`]) plus an
+//! optional CA file of the office ([`ClientOptions::ca_file`]), and its name against the URL's
+//! host (RFC 6125; an IP address host must be an IP address SAN). There is no way to skip the
+//! check: the access key and every user's password go over this connection. A TLS failure is a
+//! [`CrmError::Transport`] whose text names the cause ("certificate not trusted", "not valid for
+//! host …"), transient like any unreachable CRM: the admin fixes the CA file or the CRM's
+//! certificate and the next attempt works without a restart.
 
 use super::wire::{self, CrmError, LoginResult, Method, Request};
 use crate::auth::Secret;
@@ -16,9 +25,15 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
+use rustls::ClientConfig;
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, ServerName};
 use serde_json::Value;
+use std::io::Read as _;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 use tokio::net::TcpStream;
 use tokio::sync::Mutex;
 
@@ -29,7 +44,30 @@ pub const CALL_TIMEOUT: Duration = Duration::from_secs(30);
 /// Longest a URL the settings accept, in bytes.
 pub const MAX_URL_LEN: u32 = 2048;
 
-/// Where the CRM is: `http://host[:port][/path]`.
+/// The CAs the system trusts: Debian's bundle (package `ca-certificates`), PEM.
+pub const SYSTEM_CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
+/// Largest CA file read, bytes (Debian's bundle is about 220 KB).
+pub const MAX_CA_FILE_BYTES: u32 = 4 * 1024 * 1024;
+/// Most certificates taken from one CA file (Debian's bundle has about 150).
+pub const MAX_CA_CERTS: u32 = 1000;
+
+/// How to reach the CRM beyond its URL.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ClientOptions {
+    /// PEM file with the CA(s) of a CRM whose certificate comes from a private CA, trusted in
+    /// addition to [`SYSTEM_CA_BUNDLE`]. Only used for `https://` URLs.
+    pub ca_file: Option<PathBuf>,
+}
+
+impl ClientOptions {
+    /// Reads the CA files as an https client would: a missing or unusable
+    /// [`ClientOptions::ca_file`] is a [`CrmError::BadRequest`] naming the file.
+    pub fn check(&self) -> Result<(), CrmError> {
+        tls_config(self.ca_file.as_deref()).map(drop)
+    }
+}
+
+/// Where the CRM is: `http[s]://host[:port][/path]`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Endpoint {
     pub https: bool,
@@ -121,6 +159,9 @@ pub struct Client {
     endpoint: Endpoint,
     user: String,
     access_key: Secret<String>,
+    /// For `https://`: the TLS settings and the name the certificate must carry.
+    tls: Option<(Arc<ClientConfig>, ServerName<'static>)>,
+    options: ClientOptions,
     conn: Mutex<Option<SendRequest<Full<Bytes>>>>,
     session: Mutex<Option<Session>>,
     /// Set after the CRM refused the integration user's key: no further login is tried.
@@ -129,15 +170,35 @@ pub struct Client {
 }
 
 impl Client {
+    /// A client trusting the system's CAs only (see [`Client::new_with`]).
     pub fn new(url: &str, user: &str, access_key: Secret<String>) -> Result<Client, CrmError> {
+        Client::new_with(url, user, access_key, ClientOptions::default())
+    }
+
+    /// A client of the CRM at `url`. For `https://`, the CA files are read here: a missing or
+    /// unusable `options.ca_file` is a [`CrmError::BadRequest`] naming the file.
+    pub fn new_with(
+        url: &str,
+        user: &str,
+        access_key: Secret<String>,
+        options: ClientOptions,
+    ) -> Result<Client, CrmError> {
         let endpoint = Endpoint::parse(url)?;
-        if endpoint.https {
-            return Err(CrmError::BadRequest(
-                "https CRM URLs are not supported yet".into(),
-            ));
-        }
+        let tls = if endpoint.https {
+            let name = ServerName::try_from(endpoint.host.clone()).map_err(|_| {
+                CrmError::BadRequest(format!(
+                    "CRM URL {url:?}: {:?} is not a host name for TLS",
+                    endpoint.host
+                ))
+            })?;
+            Some((tls_config(options.ca_file.as_deref())?, name))
+        } else {
+            None
+        };
         Ok(Client {
             endpoint,
+            tls,
+            options,
             user: user.to_owned(),
             access_key,
             conn: Mutex::new(None),
@@ -149,6 +210,11 @@ impl Client {
 
     pub fn endpoint(&self) -> &Endpoint {
         &self.endpoint
+    }
+
+    /// What the client was made with (clients of single users reuse the admin's).
+    pub fn options(&self) -> &ClientOptions {
+        &self.options
     }
 
     /// Whether the CRM refused the integration user's key (no login is tried any more).
@@ -240,15 +306,16 @@ impl Client {
             .await
             .map_err(|e| CrmError::Transport(format!("connect: {e}")))?;
         let _ = tcp.set_nodelay(true);
-        let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tcp))
-            .await
-            .map_err(|e| CrmError::Transport(format!("handshake: {e}")))?;
-        tokio::spawn(async move {
-            if let Err(e) = conn.await {
-                log::debug!("CRM connection ended: {e}");
+        match &self.tls {
+            None => http1(TokioIo::new(tcp)).await,
+            Some((config, name)) => {
+                let tls = tokio_rustls::TlsConnector::from(config.clone())
+                    .connect(name.clone(), tcp)
+                    .await
+                    .map_err(|e| tls_error(&e, &self.endpoint.host))?;
+                http1(TokioIo::new(tls)).await
             }
-        });
-        Ok(sender)
+        }
     }
 
     /// Logs the integration user in (challenge, then login) and keeps the session.
@@ -327,6 +394,169 @@ impl Client {
     }
 }
 
+/// HTTP/1.1 over an open connection; the connection runs in its own task until it closes.
+async fn http1<IO>(io: IO) -> Result<SendRequest<Full<Bytes>>, CrmError>
+where
+    IO: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+{
+    let (sender, conn) = hyper::client::conn::http1::handshake(io)
+        .await
+        .map_err(|e| CrmError::Transport(format!("handshake: {e}")))?;
+    tokio::spawn(async move {
+        if let Err(e) = conn.await {
+            log::debug!("CRM connection ended: {e}");
+        }
+    });
+    Ok(sender)
+}
+
+/// A failed TLS handshake in words an admin can act on.
+fn tls_error(e: &std::io::Error, host: &str) -> CrmError {
+    use rustls::{AlertDescription, CertificateError, Error as TlsError};
+    let Some(tls) = e.get_ref().and_then(|i| i.downcast_ref::<TlsError>()) else {
+        return CrmError::Transport(format!(
+            "TLS handshake with {host} failed: {e} (is it an https port?)"
+        ));
+    };
+    let text = match tls {
+        TlsError::InvalidCertificate(CertificateError::UnknownIssuer) => format!(
+            "TLS: the certificate of {host} is not trusted (issued by an unknown CA; give that \
+             CA with `easbox crm set --ca-file`)"
+        ),
+        TlsError::InvalidCertificate(CertificateError::NotValidForNameContext {
+            presented,
+            ..
+        }) => format!(
+            "TLS: the certificate is not valid for host {host} (it names {})",
+            presented.join(", ")
+        ),
+        TlsError::InvalidCertificate(CertificateError::NotValidForName) => {
+            format!("TLS: the certificate is not valid for host {host}")
+        }
+        TlsError::InvalidCertificate(
+            CertificateError::Expired
+            | CertificateError::ExpiredContext { .. }
+            | CertificateError::NotValidYet
+            | CertificateError::NotValidYetContext { .. },
+        ) => format!(
+            "TLS: the certificate of {host} has expired or is not valid yet (check the clocks): {tls}"
+        ),
+        TlsError::InvalidCertificate(_) => {
+            format!("TLS: the certificate of {host} is not accepted: {tls}")
+        }
+        TlsError::PeerIncompatible(_)
+        | TlsError::AlertReceived(
+            AlertDescription::ProtocolVersion | AlertDescription::HandshakeFailure,
+        ) => format!(
+            "TLS: {host} and the box share no TLS version or cipher suite ({tls}); the box \
+             speaks {}",
+            tls_versions()
+        ),
+        TlsError::InvalidMessage(_) => {
+            format!("TLS handshake with {host} failed: {tls} (is it an https port?)")
+        }
+        other => format!("TLS handshake with {host} failed: {other}"),
+    };
+    CrmError::Transport(text)
+}
+
+fn tls_versions() -> String {
+    rustls::DEFAULT_VERSIONS
+        .iter()
+        .map(|v| format!("{:?}", v.version))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// What a TLS configuration was built from: the CA file and the size and time of both files,
+/// so a replaced file is read again.
+type TlsKey = (Option<PathBuf>, [Option<(u64, Option<SystemTime>)>; 2]);
+
+/// The last TLS configuration built: the connector makes a client per user with the same CA
+/// files, which then share one set of parsed CAs.
+static TLS_CACHE: std::sync::Mutex<Option<(TlsKey, Arc<ClientConfig>)>> =
+    std::sync::Mutex::new(None);
+
+fn file_stamp(p: &Path) -> Option<(u64, Option<SystemTime>)> {
+    std::fs::metadata(p)
+        .ok()
+        .map(|m| (m.len(), m.modified().ok()))
+}
+
+/// The client TLS configuration: ring, rustls's safe protocol versions, ALPN `http/1.1`, the
+/// system's CAs and those of `ca_file`.
+fn tls_config(ca_file: Option<&Path>) -> Result<Arc<ClientConfig>, CrmError> {
+    let key: TlsKey = (
+        ca_file.map(Path::to_path_buf),
+        [
+            file_stamp(Path::new(SYSTEM_CA_BUNDLE)),
+            ca_file.and_then(file_stamp),
+        ],
+    );
+    let mut cache = TLS_CACHE.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some((k, config)) = cache.as_ref()
+        && *k == key
+    {
+        return Ok(config.clone());
+    }
+    let mut roots = rustls::RootCertStore::empty();
+    match read_ca_file(Path::new(SYSTEM_CA_BUNDLE)) {
+        Ok(certs) => {
+            roots.add_parsable_certificates(certs);
+        }
+        Err(e) => log::warn!("system CAs not usable, only a CA file is trusted: {e}"),
+    }
+    if let Some(path) = ca_file {
+        let bad = |m: String| CrmError::BadRequest(format!("CA file {}: {m}", path.display()));
+        let certs = read_ca_file(path).map_err(&bad)?;
+        if certs.is_empty() {
+            return Err(bad("no PEM certificate in it".into()));
+        }
+        for (i, c) in certs.into_iter().enumerate() {
+            roots
+                .add(c)
+                .map_err(|e| bad(format!("certificate {} unusable: {e}", i + 1)))?;
+        }
+    }
+    let mut config =
+        ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .map_err(|e| CrmError::BadRequest(format!("TLS: {e}")))?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    let config = Arc::new(config);
+    *cache = Some((key, config.clone()));
+    Ok(config)
+}
+
+/// The certificates of a PEM file, at most [`MAX_CA_FILE_BYTES`] and [`MAX_CA_CERTS`].
+fn read_ca_file(path: &Path) -> Result<Vec<CertificateDer<'static>>, String> {
+    let file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut bytes = Vec::new();
+    file.take(u64::from(MAX_CA_FILE_BYTES) + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    if bytes.len() > MAX_CA_FILE_BYTES as usize {
+        return Err(format!(
+            "{}: larger than {MAX_CA_FILE_BYTES} bytes",
+            path.display()
+        ));
+    }
+    let mut certs = Vec::new();
+    for c in CertificateDer::pem_slice_iter(&bytes) {
+        let c = c.map_err(|e| format!("{}: not PEM: {e}", path.display()))?;
+        if certs.len() >= MAX_CA_CERTS as usize {
+            return Err(format!(
+                "{}: more than {MAX_CA_CERTS} certificates",
+                path.display()
+            ));
+        }
+        certs.push(c);
+    }
+    Ok(certs)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -358,5 +588,61 @@ mod tests {
         }
         let long = format!("http://h/{}", "a".repeat(MAX_URL_LEN as usize));
         assert!(Endpoint::parse(&long).is_err());
+    }
+
+    fn temp(tag: &str) -> std::path::PathBuf {
+        std::env::temp_dir().join(format!("easbox-client-{tag}-{}.pem", std::process::id()))
+    }
+
+    fn ca_pem() -> String {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        params.self_signed(&key).unwrap().pem()
+    }
+
+    #[test]
+    fn ca_file_caps() {
+        let pem = ca_pem();
+        let path = temp("many");
+        std::fs::write(&path, pem.repeat(MAX_CA_CERTS as usize)).unwrap();
+        assert_eq!(read_ca_file(&path).unwrap().len(), MAX_CA_CERTS as usize);
+        std::fs::write(&path, pem.repeat(MAX_CA_CERTS as usize + 1)).unwrap();
+        let e = read_ca_file(&path).unwrap_err();
+        assert!(e.contains("more than"), "{e}");
+        let big = vec![b'#'; MAX_CA_FILE_BYTES as usize + 1];
+        std::fs::write(&path, big).unwrap();
+        let e = read_ca_file(&path).unwrap_err();
+        assert!(e.contains("larger than"), "{e}");
+        let _ = std::fs::remove_file(&path);
+    }
+
+    #[test]
+    fn https_clients_name_the_server_by_host_or_address() {
+        let path = temp("names");
+        std::fs::write(&path, ca_pem()).unwrap();
+        let opts = ClientOptions {
+            ca_file: Some(path.clone()),
+        };
+        let key = || Secret::new("k".to_owned());
+        for (url, ip) in [
+            ("https://crm.office.lan/vtenext", false),
+            ("https://192.168.1.5:8443/", true),
+            ("https://[fd00::5]/", true),
+        ] {
+            let c = Client::new_with(url, "admin", key(), opts.clone()).unwrap();
+            let Some((_, name)) = &c.tls else {
+                panic!("{url}: no TLS")
+            };
+            assert_eq!(matches!(name, ServerName::IpAddress(_)), ip, "{url}");
+            assert_eq!(c.options(), &opts);
+        }
+        assert!(
+            Client::new("http://crm/", "a", key())
+                .unwrap()
+                .tls
+                .is_none()
+        );
+        let _ = std::fs::remove_file(&path);
     }
 }

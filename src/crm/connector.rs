@@ -20,7 +20,7 @@
 //!   CRM-API §7) run every [`FULL_LISTING_EVERY_CYCLES`] cycles or [`FULL_LISTING_EVERY`],
 //!   whichever comes first, counted from when the settings were loaded.
 
-use super::client::Client;
+use super::client::{Client, ClientOptions};
 use super::wire::CrmError;
 use super::{CrmHandle, Module, outbox, pull, users};
 use crate::auth::seal::SealKey;
@@ -28,6 +28,7 @@ use crate::store::Store;
 use crate::store::crm::{CrmSettings, CrmStatus};
 use std::collections::{BTreeSet, HashMap};
 use std::fmt::Write as _;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
@@ -306,13 +307,21 @@ impl Connector {
         *st = State::new();
         st.loaded = true;
         let store = self.store.clone();
-        let loaded = tokio::task::spawn_blocking(move || store.read()?.crm_settings())
-            .await
-            .map_err(|e| e.to_string())
-            .and_then(|r| r.map_err(|e| e.to_string()));
-        let settings = match loaded {
-            Ok(Some(s)) => s,
-            Ok(None) => {
+        let loaded = tokio::task::spawn_blocking(move || {
+            let t = store.read()?;
+            Ok::<_, crate::store::StoreError>((t.crm_settings()?, t.crm_ca_file()?))
+        })
+        .await
+        .map_err(|e| e.to_string())
+        .and_then(|r| r.map_err(|e| e.to_string()));
+        let (settings, options) = match loaded {
+            Ok((Some(s), ca_file)) => (
+                s,
+                ClientOptions {
+                    ca_file: ca_file.map(PathBuf::from),
+                },
+            ),
+            Ok((None, _)) => {
                 self.crm.set(None);
                 return;
             }
@@ -327,7 +336,8 @@ impl Connector {
             .open_str(&settings.access_key_sealed)
             .map_err(|e| format!("{e}; set the access key again with `easbox crm set`"))
             .and_then(|key| {
-                Client::new(&settings.url, &settings.user, key).map_err(|e| e.to_string())
+                Client::new_with(&settings.url, &settings.user, key, options)
+                    .map_err(|e| e.to_string())
             });
         match client {
             Ok(c) => {
@@ -450,6 +460,12 @@ impl Connector {
                 Vec::new()
             }
         };
+        // The same CA file as the admin's client.
+        let options = st
+            .client
+            .as_ref()
+            .map(|c| c.options().clone())
+            .unwrap_or_default();
         let mut next = HashMap::new();
         for (name, crm_name, sealed) in keys {
             if let Some((old, c)) = st.user_clients.remove(&name)
@@ -462,7 +478,7 @@ impl Connector {
                 log::warn!("the stored CRM key of {name:?} does not open; writes go as admin");
                 continue;
             };
-            match Client::new(&settings.url, &crm_name, key) {
+            match Client::new_with(&settings.url, &crm_name, key, options.clone()) {
                 Ok(c) => {
                     next.insert(name, (sealed, Arc::new(c)));
                 }

@@ -11,9 +11,13 @@ use serde::{Deserialize, Serialize};
 const SETTINGS_FORMAT: u8 = 1;
 const STATUS_FORMAT: u8 = 1;
 const CRM_USER_FORMAT: u8 = 1;
+const CA_FILE_FORMAT: u8 = 1;
 
 const SETTINGS_KEY: &str = "settings";
 const STATUS_KEY: &str = "status";
+/// The CA file of a CRM with a private CA (`easbox crm set --ca-file`), beside the settings
+/// rather than in them so that [`CrmSettings`] keeps its record format.
+const CA_FILE_KEY: &str = "ca_file";
 
 /// Most CRM users the box keeps (the Users module of an office CRM has tens).
 pub const MAX_CRM_USERS: u32 = 10_000;
@@ -86,10 +90,10 @@ mod read {
     }
 
     fn key_name(key: &str) -> &'static str {
-        if key == SETTINGS_KEY {
-            "crm settings"
-        } else {
-            "crm status"
+        match key {
+            SETTINGS_KEY => "crm settings",
+            CA_FILE_KEY => "crm ca file",
+            _ => "crm status",
         }
     }
 
@@ -131,6 +135,26 @@ impl StoreTxn<'_> {
         Ok(read::meta(&self.txn, STATUS_KEY, STATUS_FORMAT)?.unwrap_or_default())
     }
 
+    /// The path of the CRM's extra CA file (PEM), if one is set.
+    pub fn crm_ca_file(&self) -> Result<Option<String>, StoreError> {
+        read::meta(&self.txn, CA_FILE_KEY, CA_FILE_FORMAT)
+    }
+
+    /// Sets or (with `None`) removes the CRM's extra CA file.
+    pub fn put_crm_ca_file(&mut self, path: Option<&str>) -> Result<(), StoreError> {
+        let mut table = self.txn.open_table(CRM_META)?;
+        match path {
+            Some(p) => {
+                let bytes = encode(CA_FILE_FORMAT, &p)?;
+                table.insert(CA_FILE_KEY, bytes.as_slice())?;
+            }
+            None => {
+                table.remove(CA_FILE_KEY)?;
+            }
+        }
+        Ok(())
+    }
+
     pub fn put_crm_status(&mut self, s: &CrmStatus) -> Result<(), StoreError> {
         let bytes = encode(STATUS_FORMAT, s)?;
         self.txn
@@ -168,6 +192,11 @@ impl StoreTxn<'_> {
 impl ReadTxn<'_> {
     pub fn crm_settings(&self) -> Result<Option<CrmSettings>, StoreError> {
         read::meta(&self.txn, SETTINGS_KEY, SETTINGS_FORMAT)
+    }
+
+    /// The path of the CRM's extra CA file (PEM), if one is set.
+    pub fn crm_ca_file(&self) -> Result<Option<String>, StoreError> {
+        read::meta(&self.txn, CA_FILE_KEY, CA_FILE_FORMAT)
     }
 
     pub fn crm_status(&self) -> Result<CrmStatus, StoreError> {
@@ -224,10 +253,26 @@ mod tests {
         t.put_crm_user("mrossi", &u).unwrap();
         t.commit().unwrap();
         let r = store.read().unwrap();
-        assert_eq!(r.crm_settings().unwrap(), Some(s));
+        assert_eq!(r.crm_settings().unwrap(), Some(s.clone()));
         assert_eq!(r.crm_user("mrossi").unwrap(), Some(u.clone()));
         assert_eq!(r.crm_users().unwrap(), vec![("mrossi".to_owned(), u)]);
+        assert_eq!(r.crm_ca_file().unwrap(), None);
         drop(r);
+        let mut t = store.write().unwrap();
+        t.put_crm_ca_file(Some("/etc/easbox/office-ca.pem"))
+            .unwrap();
+        t.commit().unwrap();
+        let r = store.read().unwrap();
+        assert_eq!(
+            r.crm_ca_file().unwrap().as_deref(),
+            Some("/etc/easbox/office-ca.pem")
+        );
+        assert_eq!(r.crm_settings().unwrap(), Some(s));
+        drop(r);
+        let mut t = store.write().unwrap();
+        t.put_crm_ca_file(None).unwrap();
+        assert_eq!(t.crm_ca_file().unwrap(), None);
+        t.commit().unwrap();
         drop(store);
         let _ = std::fs::remove_file(&p);
     }
