@@ -52,12 +52,22 @@ fn bytes(p: &Path) -> Vec<u8> {
 /// Completes a TLS handshake in memory, the client trusting only `ca`, and returns the ALPN
 /// protocol agreed.
 fn handshake(config: Arc<rustls::ServerConfig>, ca: &Path, name: &str) -> Result<Vec<u8>, String> {
+    handshake_with(config, ca, name, rustls::DEFAULT_VERSIONS)
+}
+
+/// [`handshake`] with a client that offers only `versions`.
+fn handshake_with(
+    config: Arc<rustls::ServerConfig>,
+    ca: &Path,
+    name: &str,
+    versions: &[&'static rustls::SupportedProtocolVersion],
+) -> Result<Vec<u8>, String> {
     let mut roots = rustls::RootCertStore::empty();
     for c in read_certs(ca).unwrap() {
         roots.add(c).unwrap();
     }
     let mut client_cfg = rustls::ClientConfig::builder_with_provider(Arc::new(provider()))
-        .with_safe_default_protocol_versions()
+        .with_protocol_versions(versions)
         .unwrap()
         .with_root_certificates(roots)
         .with_no_client_auth();
@@ -387,4 +397,17 @@ fn bad_host_name_is_refused() {
     let dir = TempDir::new("badname");
     let err = ensure_certificates(&dir.0, &names(&["bad name!"]), &[], start()).unwrap_err();
     assert!(matches!(err, TlsError::InvalidName(_)), "{err:?}");
+}
+
+/// Android 9 and older phones speak TLS 1.2 at most; vtenext on an older OpenSSL too.
+#[test]
+fn tls_1_2_and_1_3_clients_are_both_served() {
+    let dir = TempDir::new("versions");
+    let paths = ensure_certificates(&dir.0, &names(&["box.example"]), &[lan()], start()).unwrap();
+    let config = server_config(&paths).unwrap();
+    let ca = paths.ca.clone().unwrap();
+    for v in [&rustls::version::TLS12, &rustls::version::TLS13] {
+        handshake_with(config.clone(), &ca, "box.example", &[v])
+            .unwrap_or_else(|e| panic!("{v:?}: {e}"));
+    }
 }
