@@ -173,9 +173,12 @@ impl StoreTxn<'_> {
 
     /// Writes a CRM user; a new one past [`MAX_CRM_USERS`] is refused.
     pub fn put_crm_user(&mut self, name: &str, u: &CrmUser) -> Result<(), StoreError> {
+        self.put_crm_user_capped(name, u, MAX_CRM_USERS)
+    }
+
+    fn put_crm_user_capped(&mut self, name: &str, u: &CrmUser, cap: u32) -> Result<(), StoreError> {
         let mut table = self.txn.open_table(CRM_USERS)?;
-        if table.get(name)?.is_none()
-            && redb::ReadableTableMetadata::len(&table)? >= u64::from(MAX_CRM_USERS)
+        if table.get(name)?.is_none() && redb::ReadableTableMetadata::len(&table)? >= u64::from(cap)
         {
             return Err(StoreError::Full("CRM users"));
         }
@@ -273,6 +276,37 @@ mod tests {
         t.put_crm_ca_file(None).unwrap();
         assert_eq!(t.crm_ca_file().unwrap(), None);
         t.commit().unwrap();
+        drop(store);
+        let _ = std::fs::remove_file(&p);
+    }
+
+    #[test]
+    fn crm_users_are_capped_but_known_ones_still_update() {
+        let p = tmp("cap");
+        let store = Store::open(&p).unwrap();
+        let mut t = store.write().unwrap();
+        let u = CrmUser {
+            crm_id: "19x1".into(),
+            crm_name: "a".into(),
+            tz: String::new(),
+            date_format: "yyyy-mm-dd".into(),
+            active: true,
+            is_admin: false,
+        };
+        for i in 0..3 {
+            t.put_crm_user_capped(&format!("u{i}"), &u, 3).unwrap();
+        }
+        assert_eq!(
+            t.put_crm_user_capped("u3", &u, 3),
+            Err(StoreError::Full("CRM users"))
+        );
+        let inactive = CrmUser {
+            active: false,
+            ..u.clone()
+        };
+        t.put_crm_user_capped("u1", &inactive, 3).unwrap();
+        assert!(!t.crm_user("u1").unwrap().unwrap().active);
+        drop(t);
         drop(store);
         let _ = std::fs::remove_file(&p);
     }
