@@ -331,6 +331,27 @@ async fn start_demo(store: &Arc<Store>, seal: &SealKey) -> Result<(String, Strin
     let today = now.to_zoned_datetime(jiff::tz::TimeZone::UTC).date();
     let made = demo::fill_fake(&fake.handle(), 20_261_125, today, now);
     log::info!("demo: the stand-in CRM holds {made} records of user demo");
+    // The stand-in CRM lives in memory and starts afresh with each demo run. A real CRM never
+    // hands out an id twice; this one must not either, or a phone's new record would take the
+    // id of one the box already holds from an earlier run.
+    let s = store.clone();
+    let highest = tokio::task::spawn_blocking(move || {
+        let t = s.read().map_err(|e| e.to_string())?;
+        let ids = t.crm_index_with_prefix("").map_err(|e| e.to_string())?;
+        Ok::<u32, String>(
+            ids.iter()
+                .filter_map(|(id, _)| easbox::crm::wire::split_id(id))
+                .filter_map(|(_, n)| u32::try_from(n).ok())
+                .max()
+                .unwrap_or(0),
+        )
+    })
+    .await
+    .map_err(|e| e.to_string())??;
+    let h = fake.handle();
+    if highest >= h.next_crmid() {
+        h.set_next_crmid(highest.saturating_add(1));
+    }
     let (addr, _handle) = fake
         .bind("127.0.0.1:0")
         .await

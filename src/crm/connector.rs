@@ -83,7 +83,9 @@ struct State {
     /// Users with ActiveSync on at the last cycle: a user switched on since gets the records
     /// the CRM already holds, which only the id listing finds (the change cursors are past
     /// them), so a new name here asks for one.
-    enabled: std::collections::BTreeSet<String>,
+    /// `None` until the first cycle, which only records the set: a restart is not a switch-on,
+    /// and the periodic listing still comes within [`FULL_LISTING_EVERY`].
+    enabled: Option<std::collections::BTreeSet<String>>,
     /// Clients acting as single CRM users for the write-back, with the sealed key they were
     /// made from (a new key makes a new client).
     user_clients: HashMap<String, (Vec<u8>, Arc<Client>)>,
@@ -100,7 +102,7 @@ impl State {
             cycles_since_users: None,
             cycles_since_full: 0,
             last_full: Instant::now(),
-            enabled: std::collections::BTreeSet::new(),
+            enabled: None,
             user_clients: HashMap::new(),
         }
     }
@@ -577,8 +579,11 @@ impl Connector {
             .filter_map(|m| Module::from_crm_name(m))
             .collect();
         let enabled = self.enabled_users().await?;
-        let newly_enabled = enabled.iter().any(|u| !st.enabled.contains(u));
-        st.enabled = enabled;
+        let newly_enabled = st
+            .enabled
+            .as_ref()
+            .is_some_and(|before| enabled.iter().any(|u| !before.contains(u)));
+        st.enabled = Some(enabled);
         let full = self.full_requested.swap(false, Ordering::AcqRel)
             || newly_enabled
             || st.cycles_since_full + 1 >= FULL_LISTING_EVERY_CYCLES

@@ -556,6 +556,11 @@ impl FakeHandle {
         self.lock().next_crmid = n;
     }
 
+    /// The crmid the next record gets.
+    pub fn next_crmid(&self) -> u32 {
+        self.lock().next_crmid
+    }
+
     /// How many requests named this operation reached the fake.
     pub fn calls(&self, op: &str) -> u64 {
         self.lock().calls.get(op).copied().unwrap_or(0)
