@@ -306,7 +306,10 @@ impl Connector {
 
     /// Loads the settings and builds the client (also after `easbox crm set`).
     async fn reload(&self, st: &mut State) {
+        // New settings do not make every enabled user new.
+        let enabled = st.enabled.take();
         *st = State::new();
+        st.enabled = enabled;
         st.loaded = true;
         let store = self.store.clone();
         let loaded = tokio::task::spawn_blocking(move || {
