@@ -815,3 +815,62 @@ async fn faults_on_the_accounts_lookup_lose_nothing_and_create_once() {
         assert_eq!(c.company_name.as_deref(), Some("ACME Srl"));
     }
 }
+
+/// A contact linked to "Beta SpA" in step; then the CRM user links it to "Gamma" and the phone
+/// sets "ACME Srl" before the next pull.
+async fn both_sides_changed_the_company(e: &Env, client_wins: bool) -> (ItemId, String) {
+    e.crm
+        .create("Accounts", "admin", &[("accountname", "Gamma")])
+        .unwrap();
+    let first = with_company(&contact("Giulia", "Verdi"), Some("Beta SpA"));
+    let item = e.device_put(CONTACTS, None, first.clone());
+    e.drain(now()).await;
+    let id = e.crm_ref(CONTACTS, item).id;
+    let gamma = e
+        .crm
+        .ids("Accounts", None)
+        .into_iter()
+        .find(|a| e.crm.record(a).unwrap()["accountname"] == "Gamma")
+        .unwrap();
+    e.crm.advance(60);
+    e.crm
+        .update(&id, &[("account_id", gamma.as_str())])
+        .unwrap();
+    e.device_put_with(
+        CONTACTS,
+        Some(item),
+        with_company(&first, Some("ACME Srl")),
+        client_wins,
+    );
+    (item, id)
+}
+
+fn company_of(e: &Env, item: ItemId) -> Option<String> {
+    let model::Item::Contact(c) = e.stored(CONTACTS, item).item else {
+        panic!()
+    };
+    c.company_name
+}
+
+#[tokio::test]
+async fn a_company_conflict_follows_the_rule() {
+    let e = env("company-crmwins").await;
+    let (item, id) = both_sides_changed_the_company(&e, false).await;
+    let r = e.drain(now()).await;
+    assert_eq!((r.conflicts, r.pending, r.failed), (1, 0, 0));
+    assert_eq!(
+        company_of(&e, item).as_deref(),
+        Some("Gamma"),
+        "the CRM wins"
+    );
+    let acc = e.crm.record(&id).unwrap()["account_id"].clone();
+    assert_eq!(e.crm.record(&acc).unwrap()["accountname"], "Gamma");
+
+    let e = env("company-clientwins").await;
+    let (item, id) = both_sides_changed_the_company(&e, true).await;
+    let r = e.drain(now()).await;
+    assert_eq!((r.conflicts, r.written, r.pending), (1, 1, 0));
+    assert_eq!(company_of(&e, item).as_deref(), Some("ACME Srl"));
+    let acc = e.crm.record(&id).unwrap()["account_id"].clone();
+    assert_eq!(e.crm.record(&acc).unwrap()["accountname"], "ACME Srl");
+}

@@ -1246,6 +1246,20 @@ mod tests {
     }
 
     #[test]
+    fn company_is_trimmed_and_cut_to_the_column() {
+        let o = |n: Option<&str>| Outgoing {
+            account_name: n.map(str::to_owned),
+            ..Outgoing::default()
+        };
+        assert_eq!(company(&o(None)), None);
+        assert_eq!(company(&o(Some("  "))), None);
+        assert_eq!(company(&o(Some(" ACME "))).as_deref(), Some("ACME"));
+        let long = "é".repeat(MAX_ACCOUNT_NAME_CHARS as usize + 5);
+        let cut = company(&o(Some(&long))).unwrap();
+        assert_eq!(cut.chars().count(), MAX_ACCOUNT_NAME_CHARS as usize);
+    }
+
+    #[test]
     fn backoff_doubles_up_to_an_hour() {
         assert_eq!(backoff_secs(0), 5);
         assert_eq!(backoff_secs(1), 10);

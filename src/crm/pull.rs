@@ -485,6 +485,15 @@ struct AccountNames {
     refused: bool,
 }
 
+impl AccountNames {
+    /// Remembers a name while the cache has room ([`MAX_ACCOUNT_NAMES`]).
+    fn remember(&mut self, id: &str, name: &str) {
+        if u32::try_from(self.names.len()).unwrap_or(u32::MAX) < MAX_ACCOUNT_NAMES {
+            self.names.insert(id.to_owned(), name.to_owned());
+        }
+    }
+}
+
 /// Whether `id` looks like a webservice id (`3x25`): anything else would make the whole IN
 /// query fail.
 fn is_ws_id(id: &str) -> bool {
@@ -534,11 +543,7 @@ impl ModulePull<'_> {
                         else {
                             continue;
                         };
-                        if u32::try_from(self.accounts.names.len()).unwrap_or(u32::MAX)
-                            < MAX_ACCOUNT_NAMES
-                        {
-                            self.accounts.names.insert(id.to_owned(), name.to_owned());
-                        }
+                        self.accounts.remember(id, name);
                         out.insert(id.to_owned(), name.to_owned());
                     }
                 }
@@ -1852,6 +1857,19 @@ mod tests {
             assert_eq!(total, 250, "{mode:?}");
             drop(store);
             let _ = std::fs::remove_file(&p);
+        }
+    }
+
+    #[test]
+    fn account_names_are_capped_and_ids_checked() {
+        let mut a = AccountNames::default();
+        for i in 0..=MAX_ACCOUNT_NAMES {
+            a.remember(&format!("3x{i}"), "n");
+        }
+        assert_eq!(a.names.len(), MAX_ACCOUNT_NAMES as usize);
+        assert!(is_ws_id("3x25"));
+        for bad in ["", "x25", "3x", "3x2a", "a3x2", "3x2'", "25"] {
+            assert!(!is_ws_id(bad), "{bad}");
         }
     }
 
