@@ -391,6 +391,11 @@ async fn methods_are_detected_and_give_the_same_store_over_changes() {
     crm.update(&ids[0], &[("lastname", "Changed")]).unwrap();
     crm.reassign(&ids[1], "lbianchi").unwrap();
     crm.delete(&ids[2]).unwrap();
+    let acme = crm
+        .create("Accounts", "admin", &[("accountname", "ACME")])
+        .unwrap();
+    crm.update(&ids[3], &[("account_id", acme.as_str())])
+        .unwrap();
     crm.advance(3);
     for (m, v, s, c) in &stores {
         crm.set_mode(*m);
@@ -404,6 +409,8 @@ async fn methods_are_detected_and_give_the_same_store_over_changes() {
     assert_eq!(snaps[0].len(), 4);
     assert_eq!(last_name(&snaps[0][&ids[0]].2).as_deref(), Some("Changed"));
     assert_eq!(snaps[0][&ids[1]].0, "lbianchi");
+    // Every method resolves the account (the stores are equal below).
+    assert_eq!(company(&snaps[0][&ids[3]].2).as_deref(), Some("ACME"));
     assert_eq!(snaps[0], snaps[1]);
     // Query sees no deletes; the listing (asked above) does.
     assert_eq!(snaps[0], snaps[2]);

@@ -871,9 +871,10 @@ async fn update(
     };
     let theirs = from_record(job.module, &current, &w.ctx, their_company.as_deref())?;
     let theirs_fields = full_fields(&theirs, &w.ctx)?;
-    if map::revise(id, &theirs_fields, &new).fields.is_empty()
-        && company(&theirs_fields) == company(&new)
-    {
+    // The CRM compares account names without case: "acme" may be the account of "ACME".
+    let same_company = company(&theirs_fields).map(|c| c.to_lowercase())
+        == company(&new).map(|c| c.to_lowercase());
+    if map::revise(id, &theirs_fields, &new).fields.is_empty() && same_company {
         // The CRM holds the phone's values already (a revise whose reply was lost, or the
         // same edit on both sides): nothing to resolve.
         finish_write(store, job, &current, &w.ctx, item.item.clone(), None).await?;
