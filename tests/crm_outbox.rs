@@ -716,3 +716,161 @@ async fn an_unknown_crm_user_waits_instead_of_failing() {
     let r = e.drain(t0 + 3600).await;
     assert_eq!((r.written, r.pending), (1, 0));
 }
+
+fn with_company(item: &model::Item, company: Option<&str>) -> model::Item {
+    with_contact(item, |c| c.company_name = company.map(str::to_owned))
+}
+
+#[tokio::test]
+async fn a_company_links_an_account_creating_it_once() {
+    let e = env("company").await;
+    let beta = e
+        .crm
+        .create("Accounts", "admin", &[("accountname", "Beta SpA")])
+        .unwrap();
+    let a = e.device_put(
+        CONTACTS,
+        None,
+        with_company(&contact("Lucia", "Bianchi"), Some("ACME Srl")),
+    );
+    let b = e.device_put(
+        CONTACTS,
+        None,
+        with_company(&contact("Marco", "Gallo"), Some("ACME Srl")),
+    );
+    let c = e.device_put(
+        CONTACTS,
+        None,
+        with_company(&contact("Sara", "Russo"), Some("Beta SpA")),
+    );
+    let r = e.drain(now()).await;
+    assert_eq!((r.written, r.failed, r.pending), (3, 0, 0));
+    let accounts = e.crm.ids("Accounts", None);
+    assert_eq!(
+        accounts.len(),
+        2,
+        "one new account for two contacts: {accounts:?}"
+    );
+    let acme = e.crm.ids("Accounts", Some(USER));
+    assert_eq!(acme.len(), 1, "created for the contact's owner");
+    let acme = acme[0].clone();
+    assert_eq!(e.crm.record(&acme).unwrap()["accountname"], "ACME Srl");
+    let account_of = |item| {
+        let id = e.crm_ref(CONTACTS, item).id;
+        e.crm.record(&id).unwrap()["account_id"].clone()
+    };
+    assert_eq!(account_of(a), acme);
+    assert_eq!(account_of(b), acme);
+    assert_eq!(account_of(c), beta);
+
+    // Another company on the phone relinks; an empty one unlinks.
+    e.crm.advance(60);
+    let moved = with_company(&e.stored(CONTACTS, a).item, Some("Beta SpA"));
+    e.device_put(CONTACTS, Some(a), moved);
+    let cleared = with_company(&e.stored(CONTACTS, b).item, None);
+    e.device_put(CONTACTS, Some(b), cleared);
+    let r = e.drain(now()).await;
+    assert_eq!((r.written, r.failed, r.pending), (2, 0, 0));
+    assert_eq!(account_of(a), beta);
+    assert_eq!(account_of(b), "");
+    assert_eq!(e.crm.ids("Accounts", None).len(), 2, "no account created");
+    assert_eq!(
+        e.crm.record(&e.crm_ref(CONTACTS, a).id).unwrap()["lastname"],
+        "Bianchi"
+    );
+}
+
+#[tokio::test]
+async fn faults_on_the_accounts_lookup_lose_nothing_and_create_once() {
+    for (op, kind) in [
+        ("query", FaultKind::Http500),
+        ("query", FaultKind::MalformedJson),
+        ("create", FaultKind::LostReply),
+        ("create", FaultKind::Http500),
+    ] {
+        let e = env(&format!("company-fault-{op}-{kind:?}")).await;
+        e.crm.set_fault(op, Some(kind));
+        let item = e.device_put(
+            CONTACTS,
+            None,
+            with_company(&contact("Luca", "Esposito"), Some("ACME Srl")),
+        );
+        let t0 = now();
+        e.drain(t0).await;
+        e.crm.set_fault(op, None);
+        let r = e.drain(t0 + 3_600).await;
+        assert_eq!((r.failed, r.pending), (0, 0), "{op} {kind:?}");
+        assert_eq!(e.crm.ids("Accounts", None).len(), 1, "{op} {kind:?}");
+        assert_eq!(e.crm.ids("Contacts", None).len(), 1, "{op} {kind:?}");
+        let id = e.crm_ref(CONTACTS, item).id;
+        let rec = e.crm.record(&id).unwrap();
+        assert_eq!(
+            rec["account_id"],
+            e.crm.ids("Accounts", None)[0],
+            "{op} {kind:?}"
+        );
+        let model::Item::Contact(c) = e.stored(CONTACTS, item).item else {
+            panic!()
+        };
+        assert_eq!(c.company_name.as_deref(), Some("ACME Srl"));
+    }
+}
+
+/// A contact linked to "Beta SpA" in step; then the CRM user links it to "Gamma" and the phone
+/// sets "ACME Srl" before the next pull.
+async fn both_sides_changed_the_company(e: &Env, client_wins: bool) -> (ItemId, String) {
+    e.crm
+        .create("Accounts", "admin", &[("accountname", "Gamma")])
+        .unwrap();
+    let first = with_company(&contact("Giulia", "Verdi"), Some("Beta SpA"));
+    let item = e.device_put(CONTACTS, None, first.clone());
+    e.drain(now()).await;
+    let id = e.crm_ref(CONTACTS, item).id;
+    let gamma = e
+        .crm
+        .ids("Accounts", None)
+        .into_iter()
+        .find(|a| e.crm.record(a).unwrap()["accountname"] == "Gamma")
+        .unwrap();
+    e.crm.advance(60);
+    e.crm
+        .update(&id, &[("account_id", gamma.as_str())])
+        .unwrap();
+    e.device_put_with(
+        CONTACTS,
+        Some(item),
+        with_company(&first, Some("ACME Srl")),
+        client_wins,
+    );
+    (item, id)
+}
+
+fn company_of(e: &Env, item: ItemId) -> Option<String> {
+    let model::Item::Contact(c) = e.stored(CONTACTS, item).item else {
+        panic!()
+    };
+    c.company_name
+}
+
+#[tokio::test]
+async fn a_company_conflict_follows_the_rule() {
+    let e = env("company-crmwins").await;
+    let (item, id) = both_sides_changed_the_company(&e, false).await;
+    let r = e.drain(now()).await;
+    assert_eq!((r.conflicts, r.pending, r.failed), (1, 0, 0));
+    assert_eq!(
+        company_of(&e, item).as_deref(),
+        Some("Gamma"),
+        "the CRM wins"
+    );
+    let acc = e.crm.record(&id).unwrap()["account_id"].clone();
+    assert_eq!(e.crm.record(&acc).unwrap()["accountname"], "Gamma");
+
+    let e = env("company-clientwins").await;
+    let (item, id) = both_sides_changed_the_company(&e, true).await;
+    let r = e.drain(now()).await;
+    assert_eq!((r.conflicts, r.written, r.pending), (1, 1, 0));
+    assert_eq!(company_of(&e, item).as_deref(), Some("ACME Srl"));
+    let acc = e.crm.record(&id).unwrap()["account_id"].clone();
+    assert_eq!(e.crm.record(&acc).unwrap()["accountname"], "ACME Srl");
+}

@@ -391,6 +391,11 @@ async fn methods_are_detected_and_give_the_same_store_over_changes() {
     crm.update(&ids[0], &[("lastname", "Changed")]).unwrap();
     crm.reassign(&ids[1], "lbianchi").unwrap();
     crm.delete(&ids[2]).unwrap();
+    let acme = crm
+        .create("Accounts", "admin", &[("accountname", "ACME")])
+        .unwrap();
+    crm.update(&ids[3], &[("account_id", acme.as_str())])
+        .unwrap();
     crm.advance(3);
     for (m, v, s, c) in &stores {
         crm.set_mode(*m);
@@ -404,6 +409,8 @@ async fn methods_are_detected_and_give_the_same_store_over_changes() {
     assert_eq!(snaps[0].len(), 4);
     assert_eq!(last_name(&snaps[0][&ids[0]].2).as_deref(), Some("Changed"));
     assert_eq!(snaps[0][&ids[1]].0, "lbianchi");
+    // Every method resolves the account (the stores are equal below).
+    assert_eq!(company(&snaps[0][&ids[3]].2).as_deref(), Some("ACME"));
     assert_eq!(snaps[0], snaps[1]);
     // Query sees no deletes; the listing (asked above) does.
     assert_eq!(snaps[0], snaps[2]);
@@ -700,4 +707,116 @@ async fn box_only_fields_survive_a_crm_update() {
     let crm_ref = stored.crm.unwrap();
     assert_eq!(crm_ref.id, a);
     assert_eq!(crm_ref.modified, (T0 + 2).to_string());
+}
+
+fn company(item: &Item) -> Option<String> {
+    match item {
+        Item::Contact(c) => c.company_name.clone(),
+        _ => None,
+    }
+}
+
+#[tokio::test]
+async fn a_contacts_account_is_its_company_on_the_box() {
+    let (url, crm) = fake(cfg()).await;
+    let c = client(&url);
+    let s = new_store(&crm);
+    let acme = crm
+        .create("Accounts", "mrossi", &[("accountname", "ACME Srl")])
+        .unwrap();
+    assert!(acme.starts_with("3x"), "{acme}");
+    let with = crm
+        .create(
+            "Contacts",
+            "mrossi",
+            &[("lastname", "With"), ("account_id", acme.as_str())],
+        )
+        .unwrap();
+    let without = crm
+        .create("Contacts", "mrossi", &[("lastname", "Without")])
+        .unwrap();
+    let queries = crm.calls("query");
+    let r = pull_all(&c, &s, false).await;
+    assert!(r.skipped.is_empty(), "{r:?}");
+    let snap = snapshot(&s.store);
+    assert_eq!(company(&snap[&with].2).as_deref(), Some("ACME Srl"));
+    assert_eq!(company(&snap[&without].2), None);
+    // One Accounts query for the page (the cycle asks no other query with vtesync).
+    assert_eq!(crm.calls("query") - queries, 1);
+
+    // Another account in the CRM: the box follows.
+    crm.advance(2);
+    let other = crm
+        .create("Accounts", "admin", &[("accountname", "Beta SpA")])
+        .unwrap();
+    crm.update(&with, &[("account_id", other.as_str())])
+        .unwrap();
+    pull_all(&c, &s, false).await;
+    let snap = snapshot(&s.store);
+    assert_eq!(company(&snap[&with].2).as_deref(), Some("Beta SpA"));
+
+    // An account that does not resolve (deleted) leaves the company as the box has it.
+    crm.advance(2);
+    crm.delete(&other).unwrap();
+    crm.update(&with, &[("lastname", "With2")]).unwrap();
+    let r = pull_all(&c, &s, false).await;
+    assert!(r.skipped.is_empty(), "{r:?}");
+    let snap = snapshot(&s.store);
+    assert_eq!(last_name(&snap[&with].2).as_deref(), Some("With2"));
+    assert_eq!(company(&snap[&with].2).as_deref(), Some("Beta SpA"));
+}
+
+#[tokio::test]
+async fn faults_on_the_accounts_query_lose_nothing() {
+    for kind in [
+        FaultKind::Http500,
+        FaultKind::EmptyBody,
+        FaultKind::MalformedJson,
+        FaultKind::LostReply,
+    ] {
+        let (url, crm) = fake(cfg()).await;
+        let c = client(&url);
+        let s = new_store(&crm);
+        let acme = crm
+            .create("Accounts", "mrossi", &[("accountname", "ACME")])
+            .unwrap();
+        let a = crm
+            .create(
+                "Contacts",
+                "mrossi",
+                &[("lastname", "A"), ("account_id", acme.as_str())],
+            )
+            .unwrap();
+        pull_all(&c, &s, false).await;
+        crm.advance(2);
+        crm.update(&a, &[("lastname", "A2")]).unwrap();
+        let b = crm
+            .create(
+                "Contacts",
+                "lbianchi",
+                &[("lastname", "B"), ("account_id", acme.as_str())],
+            )
+            .unwrap();
+        crm.set_fault("query", Some(kind));
+        let r = pull(&c, &s.store, &Module::ALL, false).await;
+        let r = r.unwrap_or_else(|e| panic!("{kind:?}: the pull stopped: {e}"));
+        crm.set_fault("query", None);
+        let snap = snapshot(&s.store);
+        assert_eq!(last_name(&snap[&a].2).as_deref(), Some("A2"), "{kind:?}");
+        // The box's company stays; the new contact has none yet, but it is there.
+        assert_eq!(company(&snap[&a].2).as_deref(), Some("ACME"), "{kind:?}");
+        assert!(snap.contains_key(&b), "{kind:?}: {r:?}");
+        assert_eq!(
+            company(&snap[&b].2),
+            None,
+            "{kind:?}: the fault was not hit"
+        );
+        // The next CRM change brings the company.
+        crm.advance(2);
+        crm.update(&b, &[("lastname", "B2")]).unwrap();
+        pull_all(&c, &s, true).await;
+        let snap = snapshot(&s.store);
+        assert_eq!(company(&snap[&b].2).as_deref(), Some("ACME"), "{kind:?}");
+        assert!(snap.contains_key(&a));
+    }
 }

@@ -1016,3 +1016,110 @@ async fn seed_is_deterministic() {
         assert_eq!(x["email"], y["email"]);
     }
 }
+
+#[tokio::test]
+async fn accounts_module_is_not_recorded_but_works_like_the_others() {
+    let c = start(Mode::Stock).await;
+    let s = c.session("mrossi", MROSSI_KEY).await;
+    let d = c
+        .get(&[
+            ("operation", "describe"),
+            ("sessionName", &s),
+            ("elementType", "Accounts"),
+        ])
+        .await;
+    assert_eq!(d["result"]["idPrefix"], "3");
+    let fields = d["result"]["fields"].as_array().unwrap();
+    let mandatory: Vec<&str> = fields
+        .iter()
+        .filter(|f| f["mandatory"] == true)
+        .map(|f| f["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(mandatory, ["accountname", "assigned_user_id"]);
+
+    // accountname is mandatory.
+    let r = c
+        .create(
+            &s,
+            "Accounts",
+            serde_json::json!({"assigned_user_id": "19x4"}),
+        )
+        .await;
+    assert_eq!(r["error"]["code"], "MANDATORY_FIELDS_MISSING", "{r}");
+    let r = c
+        .create(
+            &s,
+            "Accounts",
+            serde_json::json!({"accountname": "ACME Srl", "bill_city": "Milano",
+                "assigned_user_id": "19x4"}),
+        )
+        .await;
+    let acme = r["result"]["id"].as_str().unwrap().to_owned();
+    assert!(acme.starts_with("3x"), "{r}");
+    assert_eq!(r["result"]["bill_city"], "Milano");
+    let beta =
+        c.h.create("Accounts", "admin", &[("accountname", "Beta SpA")])
+            .unwrap();
+    assert_eq!(
+        c.h.ids("Accounts", Some("mrossi")),
+        std::slice::from_ref(&acme)
+    );
+
+    // By name (without case, like MySQL) and by id IN (…).
+    let q = c
+        .query(
+            &s,
+            "SELECT id, accountname FROM Accounts WHERE accountname = 'acme srl';",
+        )
+        .await;
+    assert_eq!(
+        q["result"],
+        serde_json::json!([{"id": acme, "accountname": "ACME Srl"}])
+    );
+    let q = c
+        .query(
+            &s,
+            &format!("SELECT id, accountname FROM Accounts WHERE id IN ('{acme}','{beta}');"),
+        )
+        .await;
+    assert_eq!(q["result"].as_array().unwrap().len(), 2, "{q}");
+
+    // A contact refers to it like any reference field.
+    let mut el = contact_lucia();
+    el["account_id"] = acme.clone().into();
+    let r = c.create(&s, "Contacts", el).await;
+    assert_eq!(r["result"]["account_id"], acme.as_str());
+    let contact = r["result"]["id"].as_str().unwrap().to_owned();
+    let r = c
+        .get(&[
+            ("operation", "retrieve"),
+            ("sessionName", &s),
+            ("id", &acme),
+        ])
+        .await;
+    assert_eq!(r["result"]["accountname"], "ACME Srl");
+    let r = c
+        .post(&[
+            ("operation", "revise"),
+            ("sessionName", &s),
+            (
+                "element",
+                &serde_json::json!({"id": contact, "account_id": ""}).to_string(),
+            ),
+        ])
+        .await;
+    assert_eq!(r["result"]["account_id"], "", "{r}");
+
+    let r = c
+        .post(&[("operation", "delete"), ("sessionName", &s), ("id", &acme)])
+        .await;
+    assert_eq!(r["result"]["status"], "successful", "{r}");
+    assert!(c.h.record(&acme).is_none());
+    let q = c
+        .query(
+            &s,
+            "SELECT id FROM Accounts WHERE accountname = 'ACME Srl';",
+        )
+        .await;
+    assert_eq!(q["result"], serde_json::json!([]));
+}

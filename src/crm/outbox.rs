@@ -38,6 +38,21 @@
 //!   when a change is written also fails the entry: the box item is not deleted on that
 //!   evidence alone (the pull's id listing decides), DESIGN "never turns into deletes".
 //!
+//! - **Company** (CRM-API §4, a contact's `account_id`→Accounts): a phone's CompanyName is
+//!   the name of an Account. A create, or a change of the company, looks the account up by
+//!   `accountname` ([`find_account`]; the lowest id wins, an exact-case match first) and sets
+//!   `account_id`; when none exists, one is **created, owned by the contact's owner**:
+//!   otherwise the CRM would lose the company the user typed, and users of such a product
+//!   expect the account to appear. Account creates are idempotent the same way as contact
+//!   creates: after a failed or lost create the account is searched by name again before
+//!   any second create. An empty company clears the link (`account_id: ""`, which vtenext's
+//!   reference sanitising leaves empty, CRM-API §1 "An empty reference is `\"\"`"). A refused
+//!   account lookup or create (no permission on Accounts) does not fail the contact: it is
+//!   written without the link, logged at warn, and the company stays on the box. Names are
+//!   cut to [`MAX_ACCOUNT_NAME_CHARS`] (the column's width) so that a second lookup finds
+//!   what the first create stored. On a conflict the CRM's company is the name of its
+//!   record's account.
+//!
 //! Fields the CRM cannot hold stay on the box item: only mapped fields are sent.
 
 use super::Module;
@@ -52,6 +67,7 @@ use crate::store::{ReadTxn, Store, StoreError};
 use crate::sync::{CrmRef, FolderId, ItemId, Origin, StoredItem, SyncStore};
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
+use serde_json::Value;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
@@ -65,6 +81,12 @@ pub const MAX_RECOVERY_CANDIDATES: u32 = 20;
 /// CRM compares `createdtime` in its own zone, which this side does not know, and zones are at
 /// most 26 hours apart; a day and ten minutes also absorbs a small clock skew.
 pub const RECOVERY_MARGIN_SECS: i64 = 86_400 + 600;
+
+/// Accounts one company lookup reads (same-named accounts: the lowest id is used).
+pub const MAX_ACCOUNT_MATCHES: u32 = 10;
+
+/// Width of `accountname` (vtenext's `vte_account.accountname`, varchar(100)).
+pub const MAX_ACCOUNT_NAME_CHARS: u32 = 100;
 
 /// Backoff after a transient failure: `BACKOFF_BASE_SECS · 2^attempts`, at most
 /// `BACKOFF_MAX_SECS`.
@@ -439,9 +461,14 @@ fn fits(module: Module, item: &model::Item) -> bool {
 }
 
 /// A record from create/retrieve/revise as a model item.
-fn from_record(module: Module, r: &Record, ctx: &Ctx) -> Result<model::Item, CrmError> {
+fn from_record(
+    module: Module,
+    r: &Record,
+    ctx: &Ctx,
+    account_name: Option<&str>,
+) -> Result<model::Item, CrmError> {
     Ok(match module {
-        Module::Contacts => model::Item::Contact(map::contact_from_record(r, ctx, None)?),
+        Module::Contacts => model::Item::Contact(map::contact_from_record(r, ctx, account_name)?),
         Module::Events => model::Item::Event(map::event_from_record(r, ctx)?),
         Module::Tasks => {
             if !map::is_task(r) {
@@ -515,7 +542,15 @@ async fn create(
             job.entry.user
         ))
     })?;
-    let fields = map::for_create(&full_fields(&item.item, &w.ctx)?, &owner);
+    let full = full_fields(&item.item, &w.ctx)?;
+    let mut fields = map::for_create(&full, &owner);
+    if let Some(name) = company(&full)
+        && let Some(account) = link_account(w, &name, &owner).await?
+    {
+        fields
+            .fields
+            .insert("account_id".into(), Value::String(account));
+    }
     let sent = item.item.clone();
     // Durable before the create leaves: after a crash the CRM is searched, not written again.
     let started_at = started_at.unwrap_or(now);
@@ -623,7 +658,7 @@ async fn find_created(
             Err(_) => continue,
         };
         let Ok(theirs) =
-            from_record(job.module, &record, &w.ctx).and_then(|i| full_fields(&i, &w.ctx))
+            from_record(job.module, &record, &w.ctx, None).and_then(|i| full_fields(&i, &w.ctx))
         else {
             continue;
         };
@@ -797,7 +832,8 @@ async fn update(
     let new = full_fields(&item.item, &w.ctx)?;
     let old = full_fields(&base.item, &w.ctx)?;
     let diff = map::revise(id, &old, &new);
-    if diff.fields.is_empty() {
+    let company_changed = company(&old) != company(&new);
+    if diff.fields.is_empty() && !company_changed {
         // Only fields the CRM cannot hold changed: they stay on the box.
         return remove_if_unchanged(store, job).await;
     }
@@ -818,12 +854,27 @@ async fn update(
     let crm_modified = modified_secs(&current, &w.ctx);
     let in_step = base.modified.trim().parse::<i64>().ok() == Some(crm_modified);
     if in_step {
+        let mut diff = diff;
+        if company_changed {
+            set_company(w, job, id, &mut diff, company(&new)).await?;
+        }
+        if diff.fields.is_empty() {
+            // Only the company changed and it could not be linked: it stays on the box.
+            return remove_if_unchanged(store, job).await;
+        }
         return revise(w, store, job, &diff, item.item.clone(), report).await;
     }
     // Both sides changed since the last pull.
-    let theirs = from_record(job.module, &current, &w.ctx)?;
+    let their_company = match field(&current, "account_id").filter(|a| !a.is_empty()) {
+        Some(a) if job.module == Module::Contacts => account_name(w, a).await?,
+        _ => None,
+    };
+    let theirs = from_record(job.module, &current, &w.ctx, their_company.as_deref())?;
     let theirs_fields = full_fields(&theirs, &w.ctx)?;
-    if map::revise(id, &theirs_fields, &new).fields.is_empty() {
+    // The CRM compares account names without case: "acme" may be the account of "ACME".
+    let same_company = company(&theirs_fields).map(|c| c.to_lowercase())
+        == company(&new).map(|c| c.to_lowercase());
+    if map::revise(id, &theirs_fields, &new).fields.is_empty() && same_company {
         // The CRM holds the phone's values already (a revise whose reply was lost, or the
         // same edit on both sides): nothing to resolve.
         finish_write(store, job, &current, &w.ctx, item.item.clone(), None).await?;
@@ -839,7 +890,10 @@ async fn update(
             job.entry.folder,
             job.entry.item
         );
-        let all = map::revise(id, &Outgoing::default(), &new);
+        let mut all = map::revise(id, &Outgoing::default(), &new);
+        if job.module == Module::Contacts {
+            set_company(w, job, id, &mut all, company(&new)).await?;
+        }
         return revise(w, store, job, &all, item.item.clone(), report).await;
     }
     log::info!(
@@ -891,6 +945,129 @@ async fn update(
         report.users_changed.insert(job.entry.user.clone());
     }
     Ok(())
+}
+
+/// The company a contact's fields carry, as an account name (`None`: no company).
+fn company(o: &Outgoing) -> Option<String> {
+    let name = o.account_name.as_deref()?.trim();
+    let cut: String = name.chars().take(MAX_ACCOUNT_NAME_CHARS as usize).collect();
+    let cut = cut.trim_end();
+    (!cut.is_empty()).then(|| cut.to_owned())
+}
+
+/// Puts the link to the account of `name` (or the clearing of the link) into a revise.
+async fn set_company(
+    w: &Writer<'_>,
+    job: &Job,
+    id: &str,
+    diff: &mut Outgoing,
+    name: Option<String>,
+) -> Result<(), Fail> {
+    let account = match name {
+        None => Some(String::new()),
+        Some(name) => {
+            let owner = job.owner.clone().ok_or_else(|| {
+                Fail::Wait(format!(
+                    "CRM user for box user {:?} not discovered yet",
+                    job.entry.user
+                ))
+            })?;
+            link_account(w, &name, &owner).await?
+        }
+    };
+    if let Some(a) = account {
+        diff.fields.insert("account_id".into(), Value::String(a));
+        diff.fields
+            .insert("id".into(), Value::String(id.to_owned()));
+    }
+    Ok(())
+}
+
+/// The id of the account named `name`, created for `owner` when there is none (module docs).
+/// `Ok(None)`: the CRM refused the lookup or the create; the contact goes without the link.
+async fn link_account(w: &Writer<'_>, name: &str, owner: &str) -> Result<Option<String>, CrmError> {
+    let refused = |e: CrmError| {
+        if retryable(&e) {
+            Err(e)
+        } else {
+            log::warn!(
+                "outbox: no account for company {name:?}: {e}; the company stays on the box"
+            );
+            Ok(None)
+        }
+    };
+    match find_account(w, name).await {
+        Ok(Some(id)) => return Ok(Some(id)),
+        Ok(None) => {}
+        Err(e) => return refused(e),
+    }
+    let mut el = Record::new();
+    el.insert("accountname".into(), Value::String(name.to_owned()));
+    el.insert("assigned_user_id".into(), Value::String(owner.to_owned()));
+    let reply = w
+        .client()
+        .call(|s| Ok(wire::create(s, "Accounts", &el)))
+        .await
+        .and_then(wire::parse_record);
+    match reply {
+        Ok(r) => {
+            let id = record_id(&r)?;
+            log::info!("outbox: created account {id} for company {name:?}");
+            Ok(Some(id))
+        }
+        Err(e) if e.is_transient() => {
+            // The reply may be lost after the CRM ran the create.
+            match find_account(w, name).await {
+                Ok(Some(id)) => Ok(Some(id)),
+                _ => Err(e),
+            }
+        }
+        Err(e) => refused(e),
+    }
+}
+
+/// The account named `name`: an exact-case match first (the CRM compares names without
+/// case), the lowest id among equals.
+async fn find_account(w: &Writer<'_>, name: &str) -> Result<Option<String>, CrmError> {
+    let q = Query::fields("Accounts", &["id", "accountname"])
+        .and("accountname", Op::Eq, name)
+        .order_by("id")
+        .limit(0, MAX_ACCOUNT_MATCHES);
+    let rows = w
+        .client()
+        .call(|s| wire::query(s, &q))
+        .await
+        .and_then(wire::parse_query)?;
+    let rows = rows
+        .get(..rows.len().min(MAX_ACCOUNT_MATCHES as usize))
+        .unwrap_or(&[]);
+    let exact = rows
+        .iter()
+        .find(|r| field(r, "accountname") == Some(name))
+        .or_else(|| rows.first());
+    Ok(exact.and_then(|r| record_id(r).ok()))
+}
+
+/// The name of account `id` (`None`: not visible or refused).
+async fn account_name(w: &Writer<'_>, id: &str) -> Result<Option<String>, CrmError> {
+    let q = Query::fields("Accounts", &["id", "accountname"]).and_in("id", &[id]);
+    match w
+        .client()
+        .call(|s| wire::query(s, &q))
+        .await
+        .and_then(wire::parse_query)
+    {
+        Ok(rows) => Ok(rows
+            .iter()
+            .find(|r| field(r, "id") == Some(id))
+            .and_then(|r| field(r, "accountname"))
+            .map(str::to_owned)),
+        Err(e) if retryable(&e) => Err(e),
+        Err(e) => {
+            log::warn!("outbox: account {id} not readable: {e}");
+            Ok(None)
+        }
+    }
 }
 
 async fn revise(
@@ -983,6 +1160,10 @@ fn crm_wins(phone: &model::Item, crm: model::Item, ctx: &Ctx) -> model::Item {
             m.other_address = c.other_address;
             m.birthday = c.birthday;
             m.notes = c.notes;
+            // As the pull's merge: the CRM's company when its record has an account.
+            if c.company_name.is_some() {
+                m.company_name = c.company_name;
+            }
             model::Item::Contact(m)
         }
         (model::Item::Event(p), model::Item::Event(c)) => {
@@ -1063,6 +1244,20 @@ mod tests {
             let module = Module::from_folder(FolderId(f)).map(Module::crm_name);
             assert_eq!(crm_module_name(FolderId(f)), module, "folder {f}");
         }
+    }
+
+    #[test]
+    fn company_is_trimmed_and_cut_to_the_column() {
+        let o = |n: Option<&str>| Outgoing {
+            account_name: n.map(str::to_owned),
+            ..Outgoing::default()
+        };
+        assert_eq!(company(&o(None)), None);
+        assert_eq!(company(&o(Some("  "))), None);
+        assert_eq!(company(&o(Some(" ACME "))).as_deref(), Some("ACME"));
+        let long = "é".repeat(MAX_ACCOUNT_NAME_CHARS as usize + 5);
+        let cut = company(&o(Some(&long))).unwrap();
+        assert_eq!(cut.chars().count(), MAX_ACCOUNT_NAME_CHARS as usize);
     }
 
     #[test]

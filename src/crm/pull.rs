@@ -21,6 +21,12 @@
 //!   conflict rule.
 //! - An update keeps what the CRM cannot hold ([`merge`]): the second e-mail, the picture, an
 //!   event's attendees and exceptions, the opaque `unknown` elements.
+//! - A contact's company is its Account's name (CRM-API §4 `account_id`→Accounts): the
+//!   `account_id`s of a page are resolved with one query per page ([`ACCOUNT_IDS_PER_QUERY`]
+//!   ids) through a per-cycle cache ([`MAX_ACCOUNT_NAMES`]). An id that does not resolve
+//!   (a failed query, an account the integration user cannot see) leaves the company as the
+//!   box has it; a failing Accounts query never stops the pull (a refusal is reported in
+//!   `skipped` once and the cycle stops asking).
 //! - A query page that fails because one record in it is broken (§9, "Invalid owner of the
 //!   record") is narrowed down ([`fetch_narrowing`]) and the broken row is skipped and reported.
 
@@ -78,6 +84,13 @@ pub const MAX_NARROWING_CALLS: u32 = 64;
 /// Entries kept in [`PullReport::skipped`].
 pub const MAX_SKIPPED: u32 = 100;
 
+/// Account ids resolved per `Accounts` query (the ids of one page of contacts).
+pub const ACCOUNT_IDS_PER_QUERY: u32 = wire::PAGE_ROWS;
+
+/// Account names remembered during one cycle; beyond this, names are still resolved per page
+/// but no longer remembered.
+pub const MAX_ACCOUNT_NAMES: u32 = 2_000;
+
 /// Records fetched by id per query after a listing (new to the box or moved).
 pub const MAX_LISTING_FETCH: u32 = 10_000;
 
@@ -86,6 +99,7 @@ const _: () = assert!(MAX_GET_CHANGES_ENTRIES <= wire::MAX_RECORDS_PER_REPLY);
 const _: () = assert!(MAX_GET_CHANGES_ENTRIES >= wire::GET_CHANGES_MAX_ENTRIES);
 const _: () = assert!(MAX_RECORDS_PER_MODULE >= wire::PAGE_ROWS);
 const _: () = assert!(OVERLAP_SECS >= 1);
+const _: () = assert!(ACCOUNT_IDS_PER_QUERY <= wire::MAX_IN_VALUES);
 
 /// How a module's changes are read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -256,6 +270,7 @@ async fn pull_capped(
     let s = store.clone();
     let owners = Arc::new(blocking(move || load_owners(&s)).await?);
     let mut report = PullReport::default();
+    let mut accounts = AccountNames::default();
     let modules: BTreeSet<Module> = modules.iter().copied().collect();
     let mut cursors = BTreeMap::new();
     for &m in &modules {
@@ -282,6 +297,7 @@ async fn pull_capped(
             owners: owners.clone(),
             report: &mut report,
             caps,
+            accounts: &mut accounts,
         };
         let method = p.changes(&mut cur).await?;
         if server_tz.is_none() {
@@ -458,11 +474,91 @@ struct ModulePull<'a> {
     owners: Arc<Owners>,
     report: &'a mut PullReport,
     caps: Caps,
+    accounts: &'a mut AccountNames,
+}
+
+/// Account id → name, learnt during one cycle.
+#[derive(Default)]
+struct AccountNames {
+    names: HashMap<String, String>,
+    /// The CRM refused an Accounts query: no more are asked this cycle.
+    refused: bool,
+}
+
+impl AccountNames {
+    /// Remembers a name while the cache has room ([`MAX_ACCOUNT_NAMES`]).
+    fn remember(&mut self, id: &str, name: &str) {
+        if u32::try_from(self.names.len()).unwrap_or(u32::MAX) < MAX_ACCOUNT_NAMES {
+            self.names.insert(id.to_owned(), name.to_owned());
+        }
+    }
+}
+
+/// Whether `id` looks like a webservice id (`3x25`): anything else would make the whole IN
+/// query fail.
+fn is_ws_id(id: &str) -> bool {
+    id.split_once('x').is_some_and(|(p, n)| {
+        !p.is_empty()
+            && !n.is_empty()
+            && p.bytes().all(|b| b.is_ascii_digit())
+            && n.bytes().all(|b| b.is_ascii_digit())
+    })
 }
 
 impl ModulePull<'_> {
     fn name(&self) -> &'static str {
         self.module.crm_name()
+    }
+
+    /// The names of the accounts the page's contacts refer to (see the module docs). Never
+    /// fails: what cannot be resolved is missing from the map.
+    async fn account_names(&mut self, records: &[Record]) -> HashMap<String, String> {
+        let mut out = HashMap::new();
+        if self.module != Module::Contacts {
+            return out;
+        }
+        let mut want = Vec::new();
+        for r in records {
+            let Some(id) = field(r, "account_id").filter(|id| is_ws_id(id)) else {
+                continue;
+            };
+            match self.accounts.names.get(id) {
+                Some(n) => {
+                    out.insert(id.to_owned(), n.clone());
+                }
+                None => want.push(id),
+            }
+        }
+        want.sort_unstable();
+        want.dedup();
+        if self.accounts.refused {
+            return out;
+        }
+        for chunk in want.chunks(ACCOUNT_IDS_PER_QUERY as usize) {
+            let q = Query::fields("Accounts", &["id", "accountname"]).and_in("id", chunk);
+            match query_rows(self.client, &q).await {
+                Ok(rows) => {
+                    for row in &rows {
+                        let (Some(id), Some(name)) = (field(row, "id"), field(row, "accountname"))
+                        else {
+                            continue;
+                        };
+                        self.accounts.remember(id, name);
+                        out.insert(id.to_owned(), name.to_owned());
+                    }
+                }
+                Err(e) if e.is_transient() => {
+                    log::warn!("CRM pull: account names not resolved this time: {e}");
+                    return out;
+                }
+                Err(e) => {
+                    self.report.skip("Accounts names".into(), e.to_string());
+                    self.accounts.refused = true;
+                    return out;
+                }
+            }
+        }
+        out
     }
 
     /// `describe` once a day: the integration user's date format and the id prefix.
@@ -853,6 +949,7 @@ impl ModulePull<'_> {
             None => self.server_tz(cur).await?,
         };
         let fmt = Self::date_format(cur);
+        let accounts = self.account_names(&page.records).await;
         let mut incoming = Vec::with_capacity(page.records.len());
         for r in &page.records {
             match map_record(
@@ -863,6 +960,7 @@ impl ModulePull<'_> {
                 &server,
                 fmt,
                 &self.owners.enabled,
+                &accounts,
             ) {
                 Ok(Some(i)) => incoming.push(i),
                 Ok(None) => {}
@@ -1098,6 +1196,8 @@ fn shift_activity(r: &mut Record, from: &TimeZone, to: &TimeZone) {
 
 /// Reads a record for the box: its owner among the enabled users, its modifiedtime and (for an
 /// owner on the box) its model item. `Ok(None)`: not this module's (an event among tasks).
+/// `accounts` names the accounts of contacts (id → accountname).
+#[allow(clippy::too_many_arguments)]
 fn map_record(
     module: Module,
     r: &Record,
@@ -1106,6 +1206,7 @@ fn map_record(
     server: &TimeZone,
     date_format: DateFormat,
     owners: &HashMap<String, Owner>,
+    accounts: &HashMap<String, String>,
 ) -> Result<Option<Incoming>, (String, CrmError)> {
     let id = field(r, "id").unwrap_or("").to_owned();
     if id.is_empty() {
@@ -1150,7 +1251,10 @@ fn map_record(
         None => None,
         Some(_) => Some(match module {
             Module::Contacts => {
-                Item::Contact(map::contact_from_record(r, &ctx, None).map_err(fail)?)
+                let company = field(r, "account_id")
+                    .and_then(|a| accounts.get(a))
+                    .map(String::as_str);
+                Item::Contact(map::contact_from_record(r, &ctx, company).map_err(fail)?)
             }
             Module::Events => Item::Event(map::event_from_record(r, &ctx).map_err(fail)?),
             Module::Tasks => Item::Task(map::task_from_record(r, &ctx).map_err(fail)?),
@@ -1345,7 +1449,8 @@ fn merge_contact(old: &Contact, f: Contact) -> Contact {
     c.title = f.title;
     c.first_name = f.first_name;
     c.last_name = f.last_name;
-    // The CRM holds the company as an Account reference the pull does not resolve.
+    // The CRM holds the company as an Account reference: with an account (resolved), its name
+    // is the company; without one, or unresolved this time, the box's company stays.
     if f.company_name.is_some() {
         c.company_name = f.company_name;
     }
@@ -1752,6 +1857,19 @@ mod tests {
             assert_eq!(total, 250, "{mode:?}");
             drop(store);
             let _ = std::fs::remove_file(&p);
+        }
+    }
+
+    #[test]
+    fn account_names_are_capped_and_ids_checked() {
+        let mut a = AccountNames::default();
+        for i in 0..=MAX_ACCOUNT_NAMES {
+            a.remember(&format!("3x{i}"), "n");
+        }
+        assert_eq!(a.names.len(), MAX_ACCOUNT_NAMES as usize);
+        assert!(is_ws_id("3x25"));
+        for bad in ["", "x25", "3x", "3x2a", "a3x2", "3x2'", "25"] {
+            assert!(!is_ws_id(bad), "{bad}");
         }
     }
 

@@ -15,6 +15,13 @@
 //! Storage follows the real database: dates as `Y-m-d`, event and task times and
 //! createdtime/modifiedtime in the **server's** zone; each operation renders them its own way.
 //!
+//! Accounts (`3x`, CRM-API §1, the target of a contact's `account_id`, §4) are a minimal
+//! module whose describe (`data/describe_Accounts.json`) is **not** from a recording: the
+//! field names are vtenext's (accountname mandatory, phone, website, email1, bill_street/city/
+//! code/country, description, assigned_user_id, createdtime, modifiedtime), the rest of each
+//! field's metadata is modelled on the recorded Contacts describe. Accounts take part in
+//! create/retrieve/update/revise/delete/query, not in `sync`/`get_changes`.
+//!
 //! Not reproduced: the REST API (§2.11), records with an unknown owner (§9), the `as` lockout
 //! policy, group owners.
 
@@ -172,6 +179,7 @@ pub(crate) struct UserRec {
 pub(crate) enum Kind {
     Contact,
     Activity,
+    Account,
 }
 
 /// One row of `vte_crmentity` plus its module table, in database form.
@@ -581,7 +589,8 @@ impl FakeHandle {
     }
 
     /// Creates a record as `owner` would in the web UI: dates `Y-m-d` (or the user's format),
-    /// times in the owner's zone. `module` is Contacts, Events or Calendar. Returns the id.
+    /// times in the owner's zone. `module` is Contacts, Events, Calendar or Accounts. Returns
+    /// the id.
     pub fn create(
         &self,
         module: &str,
@@ -656,7 +665,8 @@ impl FakeHandle {
         ops::ui_view(&st, id, true)
     }
 
-    /// Live record ids of a module (Contacts, Events, Calendar), optionally of one owner.
+    /// Live record ids of a module (Contacts, Events, Calendar, Accounts), optionally of one
+    /// owner.
     pub fn ids(&self, module: &str, owner: Option<&str>) -> Vec<String> {
         let st = self.lock();
         ops::ids(&st, module, owner)

@@ -18,6 +18,9 @@ const DENIED: &str = "Permission to perform the operation is denied";
 const DENIED_ID: &str = "Permission to perform the operation is denied for id";
 const DENIED_NAME: &str = "Permission to perform the operation is denied for name";
 
+/// The record modules the fake stores (create/retrieve/update/revise/delete/query).
+const WRITABLE: [&str; 4] = ["Contacts", "Events", "Calendar", "Accounts"];
+
 pub(crate) struct FieldMeta {
     pub name: String,
     pub ty: String,
@@ -46,6 +49,8 @@ fn metas() -> &'static BTreeMap<&'static str, Meta> {
             ("Events", include_str!("data/describe_Events.json")),
             ("Calendar", include_str!("data/describe_Calendar.json")),
             ("Users", include_str!("data/describe_Users.json")),
+            // Not recorded: see the module docs of `crm::fake`.
+            ("Accounts", include_str!("data/describe_Accounts.json")),
         ] {
             let d = load(json);
             let fields = d
@@ -87,6 +92,7 @@ fn meta(module: &str) -> Option<&'static Meta> {
 fn module_of(r: &Record) -> &'static str {
     match r.kind {
         Kind::Contact => "Contacts",
+        Kind::Account => "Accounts",
         Kind::Activity => {
             if r.fields.get("activitytype").map(String::as_str) == Some("Task") {
                 "Calendar"
@@ -296,7 +302,7 @@ fn apply(
             ));
         }
     }
-    if module != "Contacts" {
+    if matches!(module, "Events" | "Calendar") {
         let start = pair_dt(&local, PAIRS[0], true);
         let end = pair_dt(&local, PAIRS[1], true);
         if let (Some(s), Some(e)) = (start, end) {
@@ -390,6 +396,8 @@ fn do_create(
         fields.insert("contact_no".into(), format!("CON{}", st.next_contact_no));
         st.next_contact_no = st.next_contact_no.saturating_add(1);
         Kind::Contact
+    } else if module == "Accounts" {
+        Kind::Account
     } else {
         fields.insert("ical_uuid".into(), uuid());
         Kind::Activity
@@ -700,10 +708,7 @@ fn find(st: &State, id: &str, user: &UserRec, allow_deleted: bool) -> Result<Rec
     let Some((pfx, crmid)) = split_id(id) else {
         return Err(Reply::err("ACCESS_DENIED", DENIED_ID));
     };
-    if !["Contacts", "Events", "Calendar"]
-        .iter()
-        .any(|m| prefix(m) == pfx)
-    {
+    if !WRITABLE.iter().any(|m| prefix(m) == pfx) {
         return Err(Reply::err("ACCESS_DENIED", DENIED_ID));
     }
     let Some(r) = st.records.get(&crmid) else {
@@ -750,7 +755,7 @@ fn create(st: &mut State, params: &BTreeMap<String, String>, user: &UserRec) -> 
     if module.is_empty() {
         return Reply::err("ACCESS_DENIED", DENIED);
     }
-    if !matches!(module, "Contacts" | "Events" | "Calendar") {
+    if !WRITABLE.contains(&module) {
         return Reply::err("ACCESS_DENIED", DENIED_NAME);
     }
     let el = parse_element(p(params, "element"));
@@ -1159,12 +1164,13 @@ mod tests {
 
     #[test]
     fn describes_load() {
-        for m in ["Contacts", "Events", "Calendar", "Users"] {
+        for m in ["Contacts", "Events", "Calendar", "Users", "Accounts"] {
             let meta = meta(m).unwrap();
             assert!(!meta.prefix.is_empty(), "{m}");
             assert!(meta.fields.len() > 10, "{m}");
         }
         assert_eq!(meta("Contacts").unwrap().prefix, "4");
+        assert_eq!(meta("Accounts").unwrap().prefix, "3");
         assert!(listtypes()["types"].as_array().unwrap().len() > 5);
     }
 
