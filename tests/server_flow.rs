@@ -738,3 +738,31 @@ fn state(list: &str, name: &str) -> String {
         .and_then(|cols| cols.get(1).map(|s| (*s).to_owned()))
         .unwrap_or_else(|| panic!("{name} not in {list:?}"))
 }
+
+/// `serve` started without `MALLOC_ARENA_MAX` replaces itself (same PID, so a supervisor and
+/// this test still hold it) with two malloc arenas: the parked-Ping memory target depends on it.
+#[test]
+fn serve_runs_with_two_malloc_arenas_under_the_same_pid() {
+    let dir = fresh_dir("arenas");
+    let mut srv = Server::start_in(
+        &dir,
+        Options {
+            http: true,
+            https: false,
+            demo: false,
+        },
+    );
+    let pid = srv.child.id();
+    let environ = std::fs::read(format!("/proc/{pid}/environ")).expect("environ");
+    assert!(
+        environ
+            .split(|b| *b == 0)
+            .any(|kv| kv == b"MALLOC_ARENA_MAX=2"),
+        "MALLOC_ARENA_MAX=2 not in the server's environment"
+    );
+    // It still answers, under the PID it was started with.
+    let mut c = srv.client("nobody", "x", "arenas", V);
+    let r = c.options().expect("OPTIONS");
+    assert_eq!(r.status, 200);
+    assert!(srv.stop().success());
+}

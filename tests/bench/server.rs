@@ -12,9 +12,8 @@
 //! Contacts) are parked, each on its own TCP connection, by a lean tokio client; the server's
 //! VmRSS (/proc/PID/status) is read before, with 1,000 and with 10,000 parked (parked = all
 //! sent, no answer, and the server's CPU time still for 0.5 s); the status of a 10,001st Ping
-//! is printed (503 = the hub is full, so all 10,000 are parked). The server inherits the
-//! environment: run it once as is and once with `MALLOC_ARENA_MAX=2`, which the systemd unit
-//! sets. `wake`: device B parks a
+//! is printed (503 = the hub is full, so all 10,000 are parked). `serve` runs itself with
+//! `MALLOC_ARENA_MAX=2` unless the variable is given; set it to compare (e.g. `=8`). `wake`: device B parks a
 //! Ping on Contacts, 20 ms later device A Syncs one Add; B's answer time is taken from just
 //! before A sends and from when A's answer is in; B then Syncs the change and parks again,
 //! 1,000 times.
