@@ -13,7 +13,7 @@
 #
 # Usage: tests/systemd-nspawn.sh BINARY [ARG...]
 #   BINARY is installed as /usr/bin/easbox; with ARGs, ExecStart becomes /usr/bin/easbox ARG...
-#   (without, the unit's own ExecStart). CI: tests/systemd-nspawn.sh target/release/easbox
+#   (without, the unit's own ExecStart). CI: tests/systemd-nspawn.sh target/debug/easbox
 # Needs root. Installs mmdebstrap and systemd-container when missing. The rootfs (about 80 s
 # to build) is cached under target/nspawn/, keyed by a hash of its package list and options.
 set -euo pipefail
