@@ -9,48 +9,27 @@
 mod common;
 
 use common::server::{Options, Server, cli, fresh_dir, user_cmd};
-use easbox::crm::fake::{FakeConfig, FakeCrm, FakeHandle, FakeUser};
+use easbox::crm::fake::FakeUser;
 use std::path::Path;
 use std::process::Output;
 
 const ADMIN_KEY: &str = "AdminAccessKey00";
 
-/// The fake CRM on 127.0.0.1:0, served by its own runtime (kept alive by the return value).
-struct Crm {
-    _rt: tokio::runtime::Runtime,
-    url: String,
-    handle: FakeHandle,
-}
+type Crm = common::crm::FakeCrmServer;
 
 fn fake_crm() -> Crm {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
     let mut old = FakeUser::new("old", "pw", "OldAccessKey0000", "");
     old.active = false;
-    let cfg = FakeConfig {
-        users: vec![
-            FakeUser::new("admin", "adminpw", ADMIN_KEY, ""),
-            FakeUser::new(
-                "MRossi",
-                "Pass1234!",
-                "PVW7C7EyRVrVJjec",
-                "America/New_York",
-            ),
-            old,
-        ],
-        ..FakeConfig::default()
-    };
-    let (addr, handle) = rt
-        .block_on(FakeCrm::new(cfg).unwrap().bind("127.0.0.1:0"))
-        .unwrap();
-    Crm {
-        _rt: rt,
-        url: format!("http://{addr}/"),
-        handle,
-    }
+    common::crm::start(vec![
+        FakeUser::new("admin", "adminpw", ADMIN_KEY, ""),
+        FakeUser::new(
+            "MRossi",
+            "Pass1234!",
+            "PVW7C7EyRVrVJjec",
+            "America/New_York",
+        ),
+        old,
+    ])
 }
 
 fn text(o: &Output) -> (String, String) {

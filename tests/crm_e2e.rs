@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use common::eas_client::*;
 use common::server::*;
-use easbox::crm::fake::{FakeConfig, FakeCrm, FakeHandle, FakeUser, FaultKind, Faults};
+use easbox::crm::fake::{FakeUser, FaultKind, Faults};
 use easbox::eas::ProtocolVersion;
 use easbox::eas::commands::folder_sync::FolderType;
 use easbox::eas::commands::ping::PingStatus;
@@ -32,35 +32,14 @@ const V: ProtocolVersion = ProtocolVersion::V14_1;
 const ADMIN_KEY: &str = "AdminAccessKey00";
 const M_PASSWORD: &str = "Pass1234!";
 
-/// The fake CRM with its runtime (which must outlive the test).
-struct Crm {
-    _rt: tokio::runtime::Runtime,
-    url: String,
-    h: FakeHandle,
-}
+type Crm = common::crm::FakeCrmServer;
 
 fn fake_crm() -> Crm {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
-    let cfg = FakeConfig {
-        users: vec![
-            FakeUser::new("admin", "adminpw", ADMIN_KEY, ""),
-            FakeUser::new("mrossi", M_PASSWORD, "PVW7C7EyRVrVJjec", "America/New_York"),
-            FakeUser::new("lbianchi", "Other1234!", "LbAccessKey00000", ""),
-        ],
-        ..FakeConfig::default()
-    };
-    let (addr, h) = rt
-        .block_on(FakeCrm::new(cfg).expect("fake").bind("127.0.0.1:0"))
-        .expect("bind the fake CRM");
-    Crm {
-        _rt: rt,
-        url: format!("http://{addr}/"),
-        h,
-    }
+    common::crm::start(vec![
+        FakeUser::new("admin", "adminpw", ADMIN_KEY, ""),
+        FakeUser::new("mrossi", M_PASSWORD, "PVW7C7EyRVrVJjec", "America/New_York"),
+        FakeUser::new("lbianchi", "Other1234!", "LbAccessKey00000", ""),
+    ])
 }
 
 fn ok(dir: &std::path::Path, args: &[&str]) -> String {
@@ -224,11 +203,11 @@ fn ping_woken_by(b: &mut Phone, folder: &str, action: impl FnOnce()) {
 }
 
 fn crm_ids_named(crm: &Crm, lastname: &str) -> Vec<String> {
-    crm.h
+    crm.handle
         .ids("Contacts", None)
         .into_iter()
         .filter(|id| {
-            crm.h
+            crm.handle
                 .record(id)
                 .is_some_and(|r| r.get("lastname").map(String::as_str) == Some(lastname))
         })
@@ -239,7 +218,7 @@ fn crm_ids_named(crm: &Crm, lastname: &str) -> Vec<String> {
 fn crm_and_phones_stay_in_step() {
     let crm = fake_crm();
     let before = crm
-        .h
+        .handle
         .create(
             "Contacts",
             "mrossi",
@@ -255,12 +234,12 @@ fn crm_and_phones_stay_in_step() {
     let initial = b.sync(&contacts_b, vec![]);
     let anna = server_id(find_add(&initial, contacts::LAST_NAME, "Verdi"));
     a.sync(&contacts_a, vec![]);
-    let calls_before_phones = crm.h.calls("login_pwd");
+    let calls_before_phones = crm.handle.calls("login_pwd");
     assert!(calls_before_phones >= 1, "the CRM password was checked");
 
     // Created in the CRM → woken Ping → Add with the CRM's fields.
     let bruno = crm
-        .h
+        .handle
         .create(
             "Contacts",
             "mrossi",
@@ -288,7 +267,7 @@ fn crm_and_phones_stay_in_step() {
     let bruno_sid = server_id(add);
 
     // Changed in the CRM → Change.
-    crm.h
+    crm.handle
         .update(&bruno, &[("mobile", "+39 333 7654321")])
         .unwrap();
     ping_woken_by(&mut b, &contacts_b, || {
@@ -304,7 +283,7 @@ fn crm_and_phones_stay_in_step() {
     );
 
     // Reassigned to a user without ActiveSync → gone from the phone.
-    crm.h.reassign(&bruno, "lbianchi").unwrap();
+    crm.handle.reassign(&bruno, "lbianchi").unwrap();
     pull(&dir);
     let got = b.sync(&contacts_b, vec![]);
     assert!(
@@ -314,7 +293,7 @@ fn crm_and_phones_stay_in_step() {
     );
 
     // Deleted in the CRM → Delete.
-    crm.h.delete(&before).unwrap();
+    crm.handle.delete(&before).unwrap();
     pull(&dir);
     let got = b.sync(&contacts_b, vec![]);
     assert!(
@@ -325,7 +304,7 @@ fn crm_and_phones_stay_in_step() {
 
     // Purged (no trace for sync) → found by the id listing of `crm pull`.
     let carla = crm
-        .h
+        .handle
         .create(
             "Contacts",
             "mrossi",
@@ -335,7 +314,7 @@ fn crm_and_phones_stay_in_step() {
     pull(&dir);
     let got = b.sync(&contacts_b, vec![]);
     let carla_sid = server_id(find_add(&got, contacts::LAST_NAME, "Blu"));
-    crm.h.purge(&carla).unwrap();
+    crm.handle.purge(&carla).unwrap();
     pull(&dir);
     let got = b.sync(&contacts_b, vec![]);
     assert!(
@@ -346,7 +325,7 @@ fn crm_and_phones_stay_in_step() {
 
     // 09:30 New York by a New York user: 14:30Z on 1 December (EST).
     let cal_b = b.calendar.clone();
-    crm.h
+    crm.handle
         .create(
             "Events",
             "mrossi",
@@ -361,7 +340,7 @@ fn crm_and_phones_stay_in_step() {
             ],
         )
         .unwrap();
-    crm.h
+    crm.handle
         .create(
             "Events",
             "mrossi",
@@ -416,7 +395,7 @@ fn crm_and_phones_stay_in_step() {
     pull(&dir);
     let ids = crm_ids_named(&crm, "Phonemade");
     assert_eq!(ids.len(), 1, "one CRM record: {ids:?}");
-    let rec = crm.h.record(&ids[0]).unwrap();
+    let rec = crm.handle.record(&ids[0]).unwrap();
     assert_eq!(rec.get("firstname").map(String::as_str), Some("Dario"));
     assert_eq!(
         rec.get("email").map(String::as_str),
@@ -424,7 +403,7 @@ fn crm_and_phones_stay_in_step() {
     );
     assert_eq!(
         rec.get("assigned_user_id").cloned(),
-        crm.h.user_id("mrossi")
+        crm.handle.user_id("mrossi")
     );
     let echo = a.sync(&contacts_a, vec![]);
     assert!(
@@ -448,7 +427,7 @@ fn crm_and_phones_stay_in_step() {
     let ids = crm_ids_named(&crm, "Phonemade");
     assert_eq!(ids.len(), 1);
     assert_eq!(
-        crm.h
+        crm.handle
             .record(&ids[0])
             .unwrap()
             .get("email")
@@ -472,10 +451,10 @@ fn crm_and_phones_stay_in_step() {
     );
     pull(&dir);
     let ev = crm
-        .h
+        .handle
         .ids("Events", Some("mrossi"))
         .into_iter()
-        .filter_map(|id| crm.h.record(&id))
+        .filter_map(|id| crm.handle.record(&id))
         .find(|r| r.get("subject").map(String::as_str) == Some("Phone meeting"))
         .expect("the phone's event in the CRM");
     assert_eq!(
@@ -503,9 +482,9 @@ fn crm_and_phones_stay_in_step() {
     // The phones never needed the CRM for every request: one login_pwd per password check
     // window, not per request.
     assert!(
-        crm.h.calls("login_pwd") <= calls_before_phones + 1,
+        crm.handle.calls("login_pwd") <= calls_before_phones + 1,
         "login_pwd called {} times",
-        crm.h.calls("login_pwd")
+        crm.handle.calls("login_pwd")
     );
 }
 
@@ -513,8 +492,8 @@ fn crm_and_phones_stay_in_step() {
 fn query_fallback_and_faults_keep_the_phone_data() {
     let crm = fake_crm();
     // Stock vtenext (sync answers HTTP 500) without the VteSync module: only query is left.
-    crm.h.set_vtesync(false);
-    crm.h
+    crm.handle.set_vtesync(false);
+    crm.handle
         .create(
             "Contacts",
             "mrossi",
@@ -536,7 +515,7 @@ fn query_fallback_and_faults_keep_the_phone_data() {
         FaultKind::EmptyBody,
         FaultKind::MalformedJson,
     ] {
-        crm.h.set_faults(Faults {
+        crm.handle.set_faults(Faults {
             global: Some(kind),
             ..Faults::default()
         });
@@ -556,8 +535,8 @@ fn query_fallback_and_faults_keep_the_phone_data() {
             "{status}"
         );
     }
-    crm.h.set_faults(Faults::default());
-    crm.h
+    crm.handle.set_faults(Faults::default());
+    crm.handle
         .create(
             "Contacts",
             "mrossi",
@@ -580,7 +559,7 @@ fn kill_during_write_back_creates_once() {
     // The CRM takes 3 s to answer a create: the server is killed while it is in flight.
     let mut per_op_delay_ms = std::collections::BTreeMap::new();
     per_op_delay_ms.insert("create".to_owned(), 3000u32);
-    crm.h.set_faults(Faults {
+    crm.handle.set_faults(Faults {
         per_op_delay_ms,
         ..Faults::default()
     });
@@ -599,7 +578,7 @@ fn kill_during_write_back_creates_once() {
     std::thread::sleep(Duration::from_millis(1500));
     let srv = srv.restart_after_kill();
     let _ = puller.join();
-    crm.h.set_faults(Faults::default());
+    crm.handle.set_faults(Faults::default());
     // The create may or may not have run in the CRM; either way there is one record after
     // the restarted box has written back.
     pull(&dir);
@@ -619,7 +598,7 @@ fn kill_during_write_back_creates_once() {
 #[test]
 fn a_user_switched_on_gets_what_the_crm_already_holds_without_a_manual_pull() {
     let crm = fake_crm();
-    crm.h
+    crm.handle
         .create(
             "Contacts",
             "lbianchi",
@@ -629,7 +608,7 @@ fn a_user_switched_on_gets_what_the_crm_already_holds_without_a_manual_pull() {
     let srv = setup("crm-e2e-enable", &crm);
     let dir = srv.dir.clone();
     // An hour later: the record is far behind every change cursor and its overlap.
-    crm.h.advance(3600);
+    crm.handle.advance(3600);
     pull(&dir);
     // The running loop pulls every 5 s from now on; lbianchi's records were passed by the
     // change cursors while ActiveSync was off for her.

@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+pub mod crm;
 pub mod eas_client;
 pub mod server;
 
