@@ -529,13 +529,7 @@ async fn create(
         // The item is gone and its delete will follow (or already dropped the entry).
         return remove_if_unchanged(store, job).await;
     };
-    if !fits(job.module, &item.item) {
-        return Err(CrmError::BadRecord(format!(
-            "the item does not belong in {}",
-            job.module.crm_name()
-        ))
-        .into());
-    }
+    check_fits(job.module, &item.item)?;
     let owner = job.owner.clone().ok_or_else(|| {
         Fail::Wait(format!(
             "CRM user for box user {:?} not discovered yet",
@@ -810,6 +804,14 @@ async fn remove_if_unchanged(store: &Arc<Store>, job: &Job) -> Result<(), Fail> 
     .await
 }
 
+/// An item of the wrong class for its module (an event in Contacts) is refused, not written.
+fn check_fits(module: Module, item: &model::Item) -> Result<(), Fail> {
+    if fits(module, item) {
+        return Ok(());
+    }
+    Err(CrmError::BadRecord(format!("the item does not belong in {}", module.crm_name())).into())
+}
+
 /// A change of an item the CRM holds (see the module docs).
 async fn update(
     w: &Writer<'_>,
@@ -821,13 +823,7 @@ async fn update(
     let Some(item) = job.item.as_ref() else {
         return remove_if_unchanged(store, job).await;
     };
-    if !fits(job.module, &item.item) {
-        return Err(CrmError::BadRecord(format!(
-            "the item does not belong in {}",
-            job.module.crm_name()
-        ))
-        .into());
-    }
+    check_fits(job.module, &item.item)?;
     let id = base.crm_id.as_str();
     let new = full_fields(&item.item, &w.ctx)?;
     let old = full_fields(&base.item, &w.ctx)?;
