@@ -899,7 +899,7 @@ async fn update(
         job.entry.folder,
         job.entry.item
     );
-    let merged = crm_wins(&item.item, theirs, &w.ctx);
+    let merged = crm_wins(&item.item, theirs);
     let stored = StoredItem {
         item: merged,
         unknown: item.unknown.clone(),
@@ -1133,98 +1133,10 @@ async fn delete(
 }
 
 /// The item after the CRM won a conflict: what the CRM holds replaces the mapped fields; what
-/// it cannot hold stays as the phone had it.
-fn crm_wins(phone: &model::Item, crm: model::Item, ctx: &Ctx) -> model::Item {
-    match (phone, crm) {
-        (model::Item::Contact(p), model::Item::Contact(c)) => {
-            let mut m = p.clone();
-            m.title = c.title;
-            m.first_name = c.first_name;
-            m.last_name = c.last_name;
-            m.department = c.department;
-            m.job_title = c.job_title;
-            m.assistant_name = c.assistant_name;
-            let [email, _, _] = c.email;
-            m.email[0] = email;
-            m.business_phone = c.business_phone;
-            m.business2_phone = c.business2_phone;
-            m.home_phone = c.home_phone;
-            m.mobile_phone = c.mobile_phone;
-            m.business_fax = c.business_fax;
-            m.assistant_phone = c.assistant_phone;
-            m.business_address = c.business_address;
-            m.other_address = c.other_address;
-            m.birthday = c.birthday;
-            m.notes = c.notes;
-            // As the pull's merge: the CRM's company when its record has an account.
-            if c.company_name.is_some() {
-                m.company_name = c.company_name;
-            }
-            model::Item::Contact(m)
-        }
-        (model::Item::Event(p), model::Item::Event(c)) => {
-            // Where the CRM holds less than the phone (status, sensitivity, the rule of a
-            // series), the phone's richer value stays when it means the same to the CRM.
-            let same = |keys: &[&str], alt: &model::Event| match (
-                full_fields(&model::Item::Event(alt.clone()), ctx),
-                full_fields(&model::Item::Event(c.clone()), ctx),
-            ) {
-                (Ok(a), Ok(b)) => keys
-                    .iter()
-                    .all(|k| field(&a.fields, k) == field(&b.fields, k)),
-                _ => false,
-            };
-            let mut with = c.clone();
-            with.meeting_status = p.meeting_status;
-            let status = if same(&["eventstatus"], &with) {
-                p.meeting_status
-            } else {
-                c.meeting_status
-            };
-            let mut with = c.clone();
-            with.sensitivity = p.sensitivity;
-            let sensitivity = if same(&["visibility"], &with) {
-                p.sensitivity
-            } else {
-                c.sensitivity
-            };
-            let mut with = c.clone();
-            with.recurrence = p.recurrence.clone();
-            let recurrence = if same(&["recurringtype", "due_date", "time_end"], &with) {
-                p.recurrence.clone()
-            } else {
-                c.recurrence.clone()
-            };
-            let mut m = p.clone();
-            m.subject = c.subject;
-            m.location = c.location;
-            m.notes = c.notes;
-            m.time = c.time;
-            m.reminder = c.reminder;
-            m.meeting_status = status;
-            m.sensitivity = sensitivity;
-            m.recurrence = recurrence;
-            if c.uid.is_some() {
-                m.uid = c.uid;
-            }
-            m.dt_stamp = c.dt_stamp;
-            model::Item::Event(m)
-        }
-        (model::Item::Task(p), model::Item::Task(c)) => {
-            let mut m = p.clone();
-            m.subject = c.subject;
-            m.notes = c.notes;
-            m.importance = c.importance;
-            m.start = c.start;
-            m.due = c.due;
-            if m.complete != c.complete {
-                m.date_completed = None;
-            }
-            m.complete = c.complete;
-            model::Item::Task(m)
-        }
-        (_, c) => c,
-    }
+/// it cannot hold stays as the phone had it. The same rule as a pull's update, so it is the
+/// pull's merge.
+fn crm_wins(phone: &model::Item, crm: model::Item) -> model::Item {
+    super::pull::merge(phone, crm)
 }
 
 #[cfg(test)]
@@ -1265,17 +1177,6 @@ mod tests {
         assert_eq!(backoff_secs(u32::MAX), BACKOFF_MAX_SECS);
     }
 
-    fn utc() -> Ctx {
-        Ctx {
-            zones: Zones {
-                server: TimeZone::UTC,
-                user: TimeZone::UTC,
-            },
-            date_format: DateFormat::DMY,
-            source: Source::Query,
-        }
-    }
-
     #[test]
     fn crm_wins_keeps_what_the_crm_cannot_hold() {
         let phone = model::Item::Contact(model::Contact {
@@ -1290,7 +1191,7 @@ mod tests {
             email: [Some("c@x".into()), None, None],
             ..model::Contact::default()
         });
-        let model::Item::Contact(m) = crm_wins(&phone, crm, &utc()) else {
+        let model::Item::Contact(m) = crm_wins(&phone, crm) else {
             panic!("not a contact");
         };
         assert_eq!(m.last_name.as_deref(), Some("Rossi-Bianchi"));
@@ -1315,7 +1216,6 @@ mod tests {
         let model::Item::Event(m) = crm_wins(
             &model::Item::Event(p.clone()),
             model::Item::Event(c.clone()),
-            &utc(),
         ) else {
             panic!("not an event");
         };
@@ -1325,8 +1225,7 @@ mod tests {
         assert_eq!(m.meeting_status, MeetingStatus::Organizer);
         assert_eq!(m.categories, ["Work"]);
         p.meeting_status = MeetingStatus::Canceled;
-        let model::Item::Event(m) = crm_wins(&model::Item::Event(p), model::Item::Event(c), &utc())
-        else {
+        let model::Item::Event(m) = crm_wins(&model::Item::Event(p), model::Item::Event(c)) else {
             panic!("not an event");
         };
         assert_eq!(m.meeting_status, MeetingStatus::Appointment);
