@@ -64,6 +64,15 @@ async fn refused_key_is_not_retried() {
         1,
         "a refused key must not be tried again"
     );
+    assert!(c.is_refused());
+    // A user's wrong password through login_pwd is not the integration key being refused.
+    let good = Client::new(&url, "admin", Secret::new("AdminAccessKey00".into())).unwrap();
+    assert!(
+        good.login_pwd("admin", &Secret::new("wrong".into()))
+            .await
+            .is_err()
+    );
+    assert!(!good.is_refused());
 }
 
 #[tokio::test]
